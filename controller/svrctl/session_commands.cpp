@@ -1,0 +1,5 @@
+#include "commands.hpp"
+
+namespace svr::ctl {
+void registerSessionCommands(CLI::App&) {}
+} // namespace svr::ctl
