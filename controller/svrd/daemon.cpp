@@ -1,0 +1,344 @@
+#include "svrd/daemon.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "config/loader.hpp"
+#include "fastpath/maps.hpp"
+#include "fastpath/netdev.hpp"
+#include "svrd/lifecycle.hpp"
+#include "svrd/log.hpp"
+#include "svrd/pipeline.hpp"
+
+namespace svr::svrd {
+namespace {
+
+constexpr std::uint64_t kTickNs = 1'000'000'000ULL;
+constexpr int kHeldRetryMs = 10;
+constexpr std::size_t kFramesPerPoll = 64;
+
+class Daemon {
+public:
+    Daemon(DaemonOptions options, NeighbourTable neighbours)
+        : options_(std::move(options)), neighbours_(std::move(neighbours)),
+          pipeline_(state_, neighbours_)
+    {
+    }
+
+    Status start(config::Config config);
+    int loop(int signalFd);
+
+private:
+    Status applyConfig(config::Config config);
+    Status attachPort(const config::Interface& interface);
+    Status syncLocalAddresses();
+    void reload();
+    void tick(std::uint64_t nowNs);
+    void writeStatus() const;
+
+    DaemonOptions options_;
+    RouterState state_;
+    NeighbourTable neighbours_;
+    Pipeline pipeline_;
+    std::unique_ptr<fastpath::FastPath> fastPath_;
+    std::set<std::string> localAddresses_; // text form, what we wrote to local_addrs
+};
+
+Status Daemon::attachPort(const config::Interface& interface)
+{
+    if (Status attached = fastPath_->attach(interface.name, options_.xdpMode); !attached) {
+        return Error{attached.error().code,
+                     fmt::format("attach to interface {}: {}", interface.name,
+                                 attached.error().message)};
+    }
+    auto ifindex = fastpath::interfaceIndex(interface.name);
+    if (!ifindex) {
+        return ifindex.error();
+    }
+    auto mac = fastpath::interfaceMac(interface.name);
+    if (!mac) {
+        return mac.error();
+    }
+    auto iface = fastpath::Ifaces(state_.maps.ifaces).get(*ifindex);
+    if (!iface) {
+        return iface.error();
+    }
+    Port port;
+    port.name = interface.name;
+    port.ifindex = *ifindex;
+    port.mac = *mac;
+    for (std::uint32_t queue = 0; queue < std::max<std::uint32_t>(iface->punt_queue_count, 1);
+         ++queue) {
+        auto socket = fastpath::PuntSocket::open(state_.maps, interface.name, queue);
+        if (!socket) {
+            return Error{socket.error().code,
+                         fmt::format("punt socket on {} queue {}: {}", interface.name, queue,
+                                     socket.error().message)};
+        }
+        port.sockets.push_back(std::move(*socket));
+    }
+    logInfo("interface {} (ifindex {}) attached, {} punt queue(s)", port.name, port.ifindex,
+            port.sockets.size());
+    state_.ports[port.ifindex] = std::move(port);
+    return {};
+}
+
+Status Daemon::syncLocalAddresses()
+{
+    fastpath::LocalAddrs local(state_.maps.localAddrs);
+    std::set<std::string> wanted;
+    for (const auto& interface : state_.config->interfaces) {
+        for (const auto& prefix : interface.addresses) {
+            const fastpath::IpAddress address = toFastpathAddress(prefix.address);
+            if (Status added = local.add(address, svr_local_addr{}); !added) {
+                return added.error();
+            }
+            wanted.insert(fastpath::formatIpAddress(address));
+        }
+    }
+    for (const auto& stale : localAddresses_) {
+        if (!wanted.contains(stale)) {
+            if (auto address = fastpath::parseIpAddress(stale)) {
+                (void)local.remove(*address);
+            }
+        }
+    }
+    localAddresses_ = std::move(wanted);
+    return {};
+}
+
+Status Daemon::applyConfig(config::Config config)
+{
+    auto shared = std::make_shared<const config::Config>(std::move(config));
+    // Interfaces: attach the new ones, detach those no longer configured.
+    for (auto it = state_.ports.begin(); it != state_.ports.end();) {
+        if (shared->findInterface(it->second.name) == nullptr) {
+            logInfo("interface {} no longer configured: detaching", it->second.name);
+            const std::string name = it->second.name;
+            it = state_.ports.erase(it); // closes its punt sockets first
+            (void)fastPath_->detach(name);
+        } else {
+            ++it;
+        }
+    }
+    state_.config = shared;
+    state_.policy = std::make_unique<policy::PolicyEngine>(shared);
+    for (const auto& interface : shared->interfaces) {
+        if (state_.portByName(interface.name) == nullptr) {
+            if (Status attached = attachPort(interface); !attached) {
+                return attached;
+            }
+        }
+    }
+    if (Status synced = syncLocalAddresses(); !synced) {
+        return synced;
+    }
+    // NAT pools of the new configuration, holding the ports of the sessions that stay.
+    state_.nat = natPoolsOf(*shared);
+    for (const auto& [id, record] : state_.sessions.sessions()) {
+        if (record.nat && state_.nat.hasAddress(record.nat->address)) {
+            (void)state_.nat.reserve(record.nat->address, record.nat->port);
+        }
+    }
+    return {};
+}
+
+Status Daemon::start(config::Config config)
+{
+    const std::string router = options_.router.empty() ? config.routerName : options_.router;
+    fastpath::FastPathOptions fastPathOptions;
+    fastPathOptions.router = router;
+    fastPathOptions.dosRatePerSecond = config.dos.newSessionsPerSecond;
+    fastPathOptions.dosBurst = config.dos.burst;
+    auto fastPath = fastpath::FastPath::open(fastPathOptions);
+    if (!fastPath) {
+        return fastPath.error();
+    }
+    fastPath_ = std::move(*fastPath);
+    state_.maps = fastPath_->maps();
+    options_.router = router;
+    if (options_.statusFile.empty()) {
+        options_.statusFile = "/run/svr/" + router + "/svrd-status.json";
+    }
+    logInfo("router {}: fast path {} ({})", router,
+            fastPath_->adopted() ? "re-adopted" : "loaded", fastPath_->options().pinRoot);
+    if (Status applied = applyConfig(std::move(config)); !applied) {
+        return applied;
+    }
+    if (fastPath_->adopted()) {
+        auto adopted = adoptSessions(state_);
+        if (!adopted) {
+            return adopted.error();
+        }
+        logInfo("re-adopted {} session(s) from the pinned session table", *adopted);
+        auto removed = removeUnpermittedSessions(state_);
+        if (!removed) {
+            logInfo("policy re-check after adoption: {}", removed.error().describe());
+        }
+    }
+    return {};
+}
+
+void Daemon::reload()
+{
+    logInfo("SIGHUP: reloading {}", options_.configFile);
+    auto loaded = config::loadConfigFile(options_.configFile);
+    if (!loaded) {
+        state_.counters.add("config.reload-rejected");
+        logInfo("reload rejected, keeping the running configuration: {}",
+                loaded.error().describe());
+        return;
+    }
+    pipeline_.dropHeld("reload");
+    if (Status applied = applyConfig(std::move(*loaded)); !applied) {
+        state_.counters.add("config.reload-failed");
+        logInfo("reload partly applied: {}", applied.error().describe());
+    } else {
+        state_.counters.add("config.reloaded");
+    }
+    auto removed = removeUnpermittedSessions(state_);
+    if (!removed) {
+        logInfo("policy re-check: {}", removed.error().describe());
+        return;
+    }
+    logInfo("configuration reloaded; {} session(s) no longer permitted removed", *removed);
+}
+
+void Daemon::tick(std::uint64_t nowNs)
+{
+    if (auto expired = expireSessions(state_, nowNs); !expired) {
+        logInfo("expiry scan: {}", expired.error().describe());
+    }
+    writeStatus();
+}
+
+void Daemon::writeStatus() const
+{
+    nlohmann::json status;
+    status["router"] = options_.router;
+    status["config"] = options_.configFile;
+    status["sessions_active"] = state_.sessions.size();
+    status["counters"] = state_.counters.all();
+    std::error_code error;
+    const std::filesystem::path path(options_.statusFile);
+    std::filesystem::create_directories(path.parent_path(), error);
+    const std::filesystem::path temporary = path.string() + ".tmp";
+    {
+        std::ofstream out(temporary);
+        out << status.dump(2) << "\n";
+        if (!out) {
+            return;
+        }
+    }
+    std::filesystem::rename(temporary, path, error); // readers never see half a file
+}
+
+int Daemon::loop(int signalFd)
+{
+    std::uint64_t nextTick = fastpath::monotonicNowNs() + kTickNs;
+    writeStatus();
+    logInfo("running");
+    for (;;) {
+        std::vector<pollfd> fds;
+        std::vector<std::pair<fastpath::PuntSocket*, std::uint32_t>> sockets;
+        fds.push_back(pollfd{signalFd, POLLIN, 0});
+        for (auto& [ifindex, port] : state_.ports) {
+            for (auto& socket : port.sockets) {
+                fds.push_back(pollfd{socket->fd(), POLLIN, 0});
+                sockets.emplace_back(socket.get(), ifindex);
+            }
+        }
+        const std::uint64_t now = fastpath::monotonicNowNs();
+        int timeoutMs = now >= nextTick ? 0 : static_cast<int>((nextTick - now) / 1'000'000 + 1);
+        if (pipeline_.holding()) {
+            timeoutMs = std::min(timeoutMs, kHeldRetryMs);
+        }
+        const int ready = ::poll(fds.data(), fds.size(), timeoutMs);
+        if (ready < 0 && errno != EINTR) {
+            logInfo("poll: {}", std::strerror(errno));
+            return 1;
+        }
+        if (ready > 0 && (fds[0].revents & POLLIN)) {
+            signalfd_siginfo info{};
+            if (::read(signalFd, &info, sizeof(info)) == sizeof(info)) {
+                if (info.ssi_signo == SIGHUP) {
+                    reload();
+                    continue; // the set of sockets may have changed
+                }
+                logInfo("signal {}: stopping; the fast path keeps forwarding", info.ssi_signo);
+                pipeline_.dropHeld("shutdown");
+                writeStatus();
+                return 0;
+            }
+        }
+        for (std::size_t i = 1; ready > 0 && i < fds.size(); ++i) {
+            if (!(fds[i].revents & POLLIN)) {
+                continue;
+            }
+            auto [socket, ifindex] = sockets[i - 1];
+            auto frames = socket->receive(0, kFramesPerPoll);
+            if (!frames) {
+                state_.counters.add("punt.receive-errors");
+                continue;
+            }
+            for (const auto& frame : *frames) {
+                pipeline_.handle(frame, ifindex);
+            }
+        }
+        const std::uint64_t after = fastpath::monotonicNowNs();
+        if (pipeline_.holding()) {
+            pipeline_.retryHeld(after);
+        }
+        if (after >= nextTick) {
+            tick(after);
+            nextTick = after + kTickNs;
+        }
+    }
+}
+
+} // namespace
+
+int runDaemon(const DaemonOptions& options)
+{
+    // Signals arrive through the signalfd only; block them before anything can be interrupted.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    if (::sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) {
+        logInfo("block signals: {}", std::strerror(errno));
+        return 1;
+    }
+    UniqueFd signalFd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!signalFd.valid()) {
+        logInfo("signalfd: {}", std::strerror(errno));
+        return 1;
+    }
+    auto config = config::loadConfigFile(options.configFile);
+    if (!config) {
+        logInfo("{}: {}", options.configFile, config.error().describe());
+        return 1;
+    }
+    auto neighbours = NeighbourTable::open();
+    if (!neighbours) {
+        logInfo("{}", neighbours.error().describe());
+        return 1;
+    }
+    Daemon daemon(options, std::move(*neighbours));
+    if (Status started = daemon.start(std::move(*config)); !started) {
+        logInfo("cannot start: {}", started.error().describe());
+        return 1;
+    }
+    return daemon.loop(signalFd.get());
+}
+
+} // namespace svr::svrd

@@ -1,0 +1,26 @@
+// svrd as a daemon: loads the configuration, opens (or re-adopts) the router's fast path,
+// attaches it to the configured interfaces, writes their addresses as local, binds one
+// AF_XDP punt socket per interface rx queue, and runs one event loop over those sockets and
+// a signalfd: SIGTERM/SIGINT stop it, SIGHUP reloads the configuration. A 1 s tick runs the
+// expiry scan and writes the status file. On exit the programs stay attached and the maps
+// pinned, so the fast path keeps forwarding established sessions while svrd is down.
+#pragma once
+
+#include <string>
+
+#include "fastpath/fastpath.hpp"
+
+namespace svr::svrd {
+
+struct DaemonOptions {
+    std::string configFile;
+    std::string router;     // empty: the configuration's router name
+    std::string statusFile; // empty: /run/svr/<router>/svrd-status.json
+    fastpath::XdpMode xdpMode = fastpath::XdpMode::Native;
+};
+
+// Returns the process exit code: 0 after a signal-requested stop, non-zero when the daemon
+// could not start (the reason is logged).
+int runDaemon(const DaemonOptions& options);
+
+} // namespace svr::svrd

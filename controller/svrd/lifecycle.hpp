@@ -1,0 +1,28 @@
+// Session lifecycle against the kernel's table: adoption after a restart, the periodic
+// expiry scan, and the policy re-check after a configuration reload.
+#pragma once
+
+#include <cstdint>
+
+#include "common/result.hpp"
+#include "svrd/router_state.hpp"
+
+namespace svr::svrd {
+
+// Rebuilds the session index and the NAT port reservations from the table (a restarted
+// svrd). The forward direction of a pair is the entry whose first packet the policy permits
+// (a source-NAT session: the entry translating to a NAT address). Returns sessions adopted.
+Result<std::size_t> adoptSessions(RouterState& state);
+
+// One expiry scan: the table in batches, expired sessions deleted in one batch (both
+// directions together), their NAT ports released. Returns sessions expired.
+Result<std::size_t> expireSessions(RouterState& state, std::uint64_t nowNs);
+
+// Re-runs the first-packet decision for every session's forward direction under the
+// current configuration and removes the sessions it no longer permits.
+Result<std::size_t> removeUnpermittedSessions(RouterState& state);
+
+// Whether the current policy still admits this session's first packet.
+bool sessionPermitted(const RouterState& state, const svr_session_key& forward);
+
+} // namespace svr::svrd

@@ -1,0 +1,100 @@
+// svrd's view of the sessions it installed: both directions of each session (by id), the
+// source-NAT port each holds, and the aging rules. The kernel's session table stays the
+// source of truth: after a restart the index is rebuilt from it (adopt()), and aging reads
+// the data path's last_seen_ns and tcp_state from it in batches.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/model.hpp"
+#include "fastpath/session.hpp"
+#include "policy/port_allocator.hpp"
+
+namespace svr::svrd {
+
+struct NatLease {
+    config::IpAddress address;
+    std::uint16_t port = 0; // host order; the ICMP identifier for echo sessions
+};
+
+struct SessionRecord {
+    std::uint64_t id = 0;
+    svr_session_key forward{};
+    svr_session_key reverse{};
+    std::optional<NatLease> nat;
+    std::uint32_t notEstablishedTimeoutSeconds = 10; // TCP until the handshake completed
+};
+
+// Quick expiry after a TCP RST, or a FIN seen in both directions.
+inline constexpr std::chrono::seconds kTcpClosingTimeout{10};
+
+enum class ExpiryCause : std::uint8_t { idle, tcpClosed };
+
+struct ExpiredSession {
+    std::uint64_t id = 0;
+    ExpiryCause cause = ExpiryCause::idle;
+    std::vector<svr_session_key> keys; // every entry of the session found in the table
+};
+
+// The aging rule, a pure function of one table snapshot: entries grouped by session_id; a
+// session expires when now - (latest last_seen_ns of its entries) reaches its timeout:
+//  - TCP with an RST, or a FIN in both directions: kTcpClosingTimeout;
+//  - TCP with SVR_TCP_SEEN_ACK in both directions: idle_timeout_s of the entries;
+//  - TCP otherwise: notEstablishedTimeouts[id] (10 s when absent);
+//  - UDP and ICMP: idle_timeout_s.
+// "Both directions" means every entry of the id, so half a pair (a crash mid-install) ages
+// like a session. A timeout of 0 (a static session added with svrctl) never idles out.
+std::vector<ExpiredSession> findExpired(const std::vector<fastpath::SessionEntry>& entries,
+                                        std::uint64_t nowNs,
+                                        const std::unordered_map<std::uint64_t, std::uint32_t>&
+                                            notEstablishedTimeouts);
+
+// Source-NAT ports per translated address (policy::PortPool per address, the interface's
+// nat-ports range), with reserve() for sessions re-adopted after a restart.
+class NatPools {
+public:
+    void addAddress(const config::IpAddress& address, config::PortRange range);
+    bool hasAddress(const config::IpAddress& address) const;
+    Result<std::uint16_t> allocate(const config::IpAddress& address);
+    Status reserve(const config::IpAddress& address, std::uint16_t port);
+    Status release(const config::IpAddress& address, std::uint16_t port);
+    const policy::PortPool* pool(const config::IpAddress& address) const;
+
+private:
+    std::map<config::IpAddress, policy::PortPool> pools_;
+};
+
+// The in-memory index: sessions by id and by key (both directions).
+class SessionIndex {
+public:
+    void add(const SessionRecord& record);
+    // Removes the session; returns it (for its NAT lease) if it was known.
+    std::optional<SessionRecord> remove(std::uint64_t id);
+    const SessionRecord* find(std::uint64_t id) const;
+    const SessionRecord* findByKey(const svr_session_key& key) const;
+    std::size_t size() const { return sessions_.size(); }
+    const std::unordered_map<std::uint64_t, SessionRecord>& sessions() const { return sessions_; }
+    std::unordered_map<std::uint64_t, std::uint32_t> notEstablishedTimeouts() const;
+    std::uint64_t maxId() const;
+
+private:
+    std::unordered_map<std::uint64_t, SessionRecord> sessions_;
+    std::map<std::string, std::uint64_t> idByKey_; // key bytes -> id
+};
+
+std::string keyBytes(const svr_session_key& key);
+config::IpAddress toConfigAddress(std::uint8_t family, const std::uint8_t* bytes);
+fastpath::IpAddress toFastpathAddress(const config::IpAddress& address);
+config::IpAddress toConfigAddress(const fastpath::IpAddress& address);
+
+// Groups a table snapshot into pairs (entries sharing a session_id), for adoption.
+std::map<std::uint64_t, std::vector<fastpath::SessionEntry>>
+groupBySession(const std::vector<fastpath::SessionEntry>& entries);
+
+} // namespace svr::svrd
