@@ -53,6 +53,17 @@ static_assert(offsetof(svr_session_value, packets) == 96);
 static_assert(offsetof(svr_session_value, bytes) == 104);
 
 static_assert(sizeof(svr_iface) == 16);
+static_assert(offsetof(svr_iface, punt_queue_base) == 4);
+static_assert(offsetof(svr_iface, punt_queue_count) == 8);
+static_assert(offsetof(svr_local_addr, waypoint_port_min) == 4);
+static_assert(offsetof(svr_local_addr, waypoint_port_max) == 6);
+// PuntSocket reads the metadata from the bytes right before the frame.
+static_assert(offsetof(svr_punt_meta, magic) == 0);
+static_assert(offsetof(svr_punt_meta, ingress_ifindex) == 4);
+static_assert(offsetof(svr_punt_meta, reason) == 8);
+static_assert(offsetof(svr_punt_meta, vlan_id) == 10);
+static_assert(offsetof(svr_xdp_config, dos_new_sessions_per_s) == 0);
+static_assert(offsetof(svr_xdp_config, dos_burst) == 4);
 static_assert(sizeof(svr_local_addr) == 8);
 static_assert(sizeof(svr_punt_meta) == 16); // bpf_xdp_adjust_meta needs a multiple of 4
 static_assert(sizeof(svr_token_bucket) == 16);

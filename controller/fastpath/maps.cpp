@@ -1,0 +1,462 @@
+#include "fastpath/maps.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+
+#include <array>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace svr::fastpath {
+namespace {
+
+template <typename Key, typename Value>
+Status updateElement(int fd, const Key& key, const Value& value, std::uint64_t flags,
+                     const std::string& what)
+{
+    if (bpf_map_update_elem(fd, &key, &value, flags) != 0) {
+        return Error::fromErrno(errno, what);
+    }
+    return {};
+}
+
+template <typename Key>
+Result<bool> deleteElement(int fd, const Key& key, const std::string& what)
+{
+    if (bpf_map_delete_elem(fd, &key) != 0) {
+        if (errno == ENOENT) {
+            return false;
+        }
+        return Error::fromErrno(errno, what);
+    }
+    return true;
+}
+
+// Walks the keys with get_next_key; calls visit(key) for each.
+template <typename Key, typename Visit>
+Status forEachKey(int fd, Visit&& visit, const std::string& what)
+{
+    Key key{};
+    Key next{};
+    const Key* previous = nullptr;
+    while (bpf_map_get_next_key(fd, previous, &next) == 0) {
+        key = next;
+        previous = &key;
+        if (Status status = visit(key); !status) {
+            return status;
+        }
+    }
+    if (errno != ENOENT) {
+        return Error::fromErrno(errno, what);
+    }
+    return {};
+}
+
+void addStats(svr_stats& into, const svr_stats& from)
+{
+    // svr_stats is only __u64 counters: add it as an array.
+    static_assert(sizeof(svr_stats) % sizeof(std::uint64_t) == 0);
+    auto* to = reinterpret_cast<std::uint64_t*>(&into);
+    const auto* add = reinterpret_cast<const std::uint64_t*>(&from);
+    for (std::size_t i = 0; i < sizeof(svr_stats) / sizeof(std::uint64_t); ++i) {
+        to[i] += add[i];
+    }
+}
+
+const char* mapTypeName(std::uint32_t type)
+{
+    const char* name = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(type));
+    return name != nullptr ? name : "unknown";
+}
+
+} // namespace
+
+const std::vector<MapLayout>& expectedMapLayouts()
+{
+    static const std::vector<MapLayout> layouts = {
+        {"sessions", BPF_MAP_TYPE_HASH, sizeof(svr_session_key), sizeof(svr_session_value)},
+        {"ifaces", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t), sizeof(svr_iface)},
+        {"local_addrs", BPF_MAP_TYPE_HASH, sizeof(svr_addr_key), sizeof(svr_local_addr)},
+        {"stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(std::uint32_t), sizeof(svr_stats)},
+        {"tx_ports", BPF_MAP_TYPE_DEVMAP_HASH, sizeof(std::uint32_t), sizeof(std::uint32_t)},
+        {"xsks", BPF_MAP_TYPE_XSKMAP, sizeof(std::uint32_t), sizeof(std::uint32_t)},
+        {"dos_buckets", BPF_MAP_TYPE_LRU_HASH, sizeof(svr_addr_key), sizeof(svr_token_bucket)},
+    };
+    return layouts;
+}
+
+Status checkMapLayout(int fd, const MapLayout& expected, const std::string& where)
+{
+    bpf_map_info info{};
+    __u32 length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &length) != 0) {
+        return Error::fromErrno(errno, fmt::format("map info of {}", where));
+    }
+    if (info.type != expected.type || info.key_size != expected.keySize ||
+        info.value_size != expected.valueSize) {
+        return Error{std::make_error_code(std::errc::invalid_argument),
+                     fmt::format("map '{}' at {} has another layout ({} key {} B value {} B) than "
+                                 "this svr expects ({} key {} B value {} B): the contract "
+                                 "changed; detach with --unpin (drops the sessions) or run the "
+                                 "svr version that created it",
+                                 expected.name, where, mapTypeName(info.type), info.key_size,
+                                 info.value_size, mapTypeName(expected.type), expected.keySize,
+                                 expected.valueSize)};
+    }
+    return {};
+}
+
+std::string defaultPinRoot(const std::string& router)
+{
+    return "/sys/fs/bpf/svr/" + router;
+}
+
+Status validateRouterName(const std::string& router)
+{
+    constexpr std::size_t kMaxLength = 64;
+    const bool validChars = !router.empty() && router.size() <= kMaxLength &&
+                            router.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                     "0123456789_.-") == std::string::npos;
+    if (!validChars || router == "." || router == "..") {
+        return Error::invalid(fmt::format(
+            "router name '{}' is invalid: use 1..64 of A-Z a-z 0-9 _ . -", router));
+    }
+    return {};
+}
+
+Result<PinnedMaps> PinnedMaps::open(const std::string& pinRoot)
+{
+    struct stat info{};
+    if (::stat(pinRoot.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+        return Error::fromErrno(ENOENT, fmt::format("no maps under {}", pinRoot));
+    }
+    PinnedMaps maps;
+    maps.pinRoot_ = pinRoot;
+    const std::array<UniqueFd*, 7> slots = {&maps.sessions_, &maps.ifaces_,  &maps.localAddrs_,
+                                            &maps.stats_,    &maps.txPorts_, &maps.xsks_,
+                                            &maps.dosBuckets_};
+    const auto& layouts = expectedMapLayouts();
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        const std::string path = pinRoot + "/" + layouts[i].name;
+        UniqueFd fd(bpf_obj_get(path.c_str()));
+        if (!fd.valid()) {
+            return Error::fromErrno(errno, fmt::format("open pinned map {}", path));
+        }
+        if (Status layout = checkMapLayout(fd.get(), layouts[i], path); !layout) {
+            return layout.error();
+        }
+        *slots[i] = std::move(fd);
+    }
+    return maps;
+}
+
+MapFds PinnedMaps::fds() const
+{
+    return MapFds{sessions_.get(), ifaces_.get(), localAddrs_.get(), stats_.get(),
+                  txPorts_.get(),  xsks_.get(),   dosBuckets_.get()};
+}
+
+// ---- SessionTable
+
+Status SessionTable::insert(const svr_session_key& key, const svr_session_value& value,
+                            InsertMode mode)
+{
+    const std::uint64_t flags = mode == InsertMode::CreateOnly ? BPF_NOEXIST : BPF_ANY;
+    if (bpf_map_update_elem(fd_, &key, &value, flags) != 0) {
+        const int err = errno;
+        if (err == EEXIST) {
+            return Error::fromErrno(err, "insert session: an entry with this key exists");
+        }
+        if (err == E2BIG) {
+            return Error::fromErrno(err, "insert session: the session table is full");
+        }
+        return Error::fromErrno(err, "insert session");
+    }
+    return {};
+}
+
+Result<std::optional<svr_session_value>> SessionTable::lookup(const svr_session_key& key) const
+{
+    svr_session_value value{};
+    if (bpf_map_lookup_elem(fd_, &key, &value) != 0) {
+        if (errno == ENOENT) {
+            return std::optional<svr_session_value>{};
+        }
+        return Error::fromErrno(errno, "look up session");
+    }
+    return std::optional<svr_session_value>{value};
+}
+
+Result<bool> SessionTable::erase(const svr_session_key& key)
+{
+    return deleteElement(fd_, key, "delete session");
+}
+
+Result<std::vector<SessionEntry>> SessionTable::list() const
+{
+    std::vector<SessionEntry> entries;
+    Status walked = forEachKey<svr_session_key>(
+        fd_,
+        [&](const svr_session_key& key) -> Status {
+            SessionEntry entry{key, {}};
+            if (bpf_map_lookup_elem(fd_, &key, &entry.value) == 0) {
+                entries.push_back(entry);
+            } else if (errno != ENOENT) {
+                return Error::fromErrno(errno, "read session");
+            }
+            return {};
+        },
+        "list sessions");
+    if (!walked) {
+        return walked.error();
+    }
+    return entries;
+}
+
+Result<std::vector<SessionEntry>> SessionTable::listBatch(std::uint32_t chunk) const
+{
+    std::vector<SessionEntry> entries;
+    std::uint32_t batchToken = 0; // hash maps use a bucket cursor
+    bool first = true;
+    std::vector<svr_session_key> keys;
+    std::vector<svr_session_value> values;
+    for (;;) {
+        keys.resize(chunk);
+        values.resize(chunk);
+        __u32 count = chunk;
+        std::uint32_t nextToken = 0;
+        const int rc = bpf_map_lookup_batch(fd_, first ? nullptr : &batchToken, &nextToken,
+                                            keys.data(), values.data(), &count, nullptr);
+        const int err = rc != 0 ? errno : 0;
+        if (rc != 0 && err == ENOSPC) {
+            chunk *= 2; // one bucket holds more entries than fit: retry bigger
+            continue;
+        }
+        if (rc != 0 && err != ENOENT) {
+            return Error::fromErrno(err, "batch lookup sessions");
+        }
+        for (std::uint32_t i = 0; i < count; ++i) {
+            entries.push_back(SessionEntry{keys[i], values[i]});
+        }
+        if (err == ENOENT) {
+            return entries;
+        }
+        batchToken = nextToken;
+        first = false;
+    }
+}
+
+Result<std::size_t> SessionTable::eraseBatch(const std::vector<svr_session_key>& keys)
+{
+    if (keys.empty()) {
+        return std::size_t{0};
+    }
+    __u32 count = static_cast<__u32>(keys.size());
+    if (bpf_map_delete_batch(fd_, keys.data(), &count, nullptr) != 0) {
+        if (errno != ENOENT) {
+            return Error::fromErrno(errno, "batch delete sessions");
+        }
+        // Stops at the first key already gone: delete the rest one by one.
+        std::size_t deleted = count;
+        for (std::size_t i = count + 1; i < keys.size(); ++i) {
+            auto erased = erase(keys[i]);
+            if (!erased) {
+                return erased.error();
+            }
+            deleted += *erased ? 1 : 0;
+        }
+        return deleted;
+    }
+    return static_cast<std::size_t>(count);
+}
+
+Result<std::size_t> SessionTable::eraseSession(std::uint64_t sessionId)
+{
+    auto entries = list();
+    if (!entries) {
+        return entries.error();
+    }
+    std::vector<svr_session_key> keys;
+    for (const SessionEntry& entry : *entries) {
+        if (entry.value.session_id == sessionId) {
+            keys.push_back(entry.key);
+        }
+    }
+    return eraseBatch(keys);
+}
+
+Result<std::size_t> SessionTable::clear()
+{
+    auto entries = list();
+    if (!entries) {
+        return entries.error();
+    }
+    std::vector<svr_session_key> keys;
+    keys.reserve(entries->size());
+    for (const SessionEntry& entry : *entries) {
+        keys.push_back(entry.key);
+    }
+    return eraseBatch(keys);
+}
+
+Result<std::uint32_t> SessionTable::capacity() const
+{
+    bpf_map_info info{};
+    __u32 length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd_, &info, &length) != 0) {
+        return Error::fromErrno(errno, "session map info");
+    }
+    return info.max_entries;
+}
+
+// ---- StatsTable
+
+Result<svr_stats> StatsTable::read(std::uint32_t ifindex) const
+{
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) {
+        return Error::fromErrno(-cpus, "count possible CPUs");
+    }
+    const std::uint32_t slot = ifindex < SVR_MAX_IFINDEX ? ifindex : 0;
+    std::vector<svr_stats> perCpu(static_cast<std::size_t>(cpus));
+    if (bpf_map_lookup_elem(fd_, &slot, perCpu.data()) != 0) {
+        return Error::fromErrno(errno, fmt::format("read stats[{}]", slot));
+    }
+    svr_stats sum{};
+    for (const svr_stats& one : perCpu) {
+        addStats(sum, one);
+    }
+    return sum;
+}
+
+Result<svr_stats> StatsTable::total() const
+{
+    svr_stats sum{};
+    for (std::uint32_t slot = 0; slot < SVR_MAX_IFINDEX; ++slot) {
+        auto one = read(slot);
+        if (!one) {
+            if (one.error().code == std::errc::no_such_file_or_directory) {
+                break; // a map resized below SVR_MAX_IFINDEX
+            }
+            return one.error();
+        }
+        addStats(sum, *one);
+    }
+    return sum;
+}
+
+// ---- Ifaces
+
+Result<svr_iface> Ifaces::get(std::uint32_t ifindex) const
+{
+    svr_iface iface{};
+    if (bpf_map_lookup_elem(fd_, &ifindex, &iface) != 0) {
+        return Error::fromErrno(errno, fmt::format("read ifaces[{}]", ifindex));
+    }
+    return iface;
+}
+
+Status Ifaces::set(std::uint32_t ifindex, const svr_iface& iface)
+{
+    if (ifindex == 0 || ifindex >= SVR_MAX_IFINDEX) {
+        return Error::invalid(fmt::format("ifindex {} has no slot in ifaces (1..{})", ifindex,
+                                          SVR_MAX_IFINDEX - 1));
+    }
+    return updateElement(fd_, ifindex, iface, BPF_ANY, fmt::format("write ifaces[{}]", ifindex));
+}
+
+Result<std::vector<std::pair<std::uint32_t, svr_iface>>> Ifaces::routerInterfaces() const
+{
+    std::vector<std::pair<std::uint32_t, svr_iface>> found;
+    for (std::uint32_t ifindex = 1; ifindex < SVR_MAX_IFINDEX; ++ifindex) {
+        auto iface = get(ifindex);
+        if (!iface) {
+            if (iface.error().code == std::errc::no_such_file_or_directory) {
+                break;
+            }
+            return iface.error();
+        }
+        if (iface->flags & SVR_IFACE_F_ROUTER) {
+            found.emplace_back(ifindex, *iface);
+        }
+    }
+    return found;
+}
+
+// ---- LocalAddrs
+
+Status LocalAddrs::add(const IpAddress& address, const svr_local_addr& value)
+{
+    const svr_addr_key key = makeAddrKey(address);
+    return updateElement(fd_, key, value, BPF_ANY,
+                         fmt::format("add local address {}", formatIpAddress(address)));
+}
+
+Result<bool> LocalAddrs::remove(const IpAddress& address)
+{
+    const svr_addr_key key = makeAddrKey(address);
+    return deleteElement(fd_, key,
+                         fmt::format("remove local address {}", formatIpAddress(address)));
+}
+
+Result<std::vector<std::pair<svr_addr_key, svr_local_addr>>> LocalAddrs::list() const
+{
+    std::vector<std::pair<svr_addr_key, svr_local_addr>> entries;
+    Status walked = forEachKey<svr_addr_key>(
+        fd_,
+        [&](const svr_addr_key& key) -> Status {
+            svr_local_addr value{};
+            if (bpf_map_lookup_elem(fd_, &key, &value) == 0) {
+                entries.emplace_back(key, value);
+            }
+            return {};
+        },
+        "list local addresses");
+    if (!walked) {
+        return walked.error();
+    }
+    return entries;
+}
+
+// ---- TxPorts
+
+Status TxPorts::add(std::uint32_t ifindex)
+{
+    return updateElement(fd_, ifindex, ifindex, BPF_ANY,
+                         fmt::format("add ifindex {} to tx_ports", ifindex));
+}
+
+Result<bool> TxPorts::remove(std::uint32_t ifindex)
+{
+    return deleteElement(fd_, ifindex, fmt::format("remove ifindex {} from tx_ports", ifindex));
+}
+
+Result<bool> TxPorts::contains(std::uint32_t ifindex) const
+{
+    std::uint32_t value = 0;
+    if (bpf_map_lookup_elem(fd_, &ifindex, &value) != 0) {
+        if (errno == ENOENT) {
+            return false;
+        }
+        return Error::fromErrno(errno, fmt::format("look up tx_ports[{}]", ifindex));
+    }
+    return true;
+}
+
+// ---- Xsks
+
+Status Xsks::set(std::uint32_t slot, int xskFd)
+{
+    const std::uint32_t value = static_cast<std::uint32_t>(xskFd);
+    return updateElement(fd_, slot, value, BPF_ANY, fmt::format("write xsks[{}]", slot));
+}
+
+Result<bool> Xsks::remove(std::uint32_t slot)
+{
+    return deleteElement(fd_, slot, fmt::format("clear xsks[{}]", slot));
+}
+
+} // namespace svr::fastpath

@@ -1,0 +1,50 @@
+// The controller's end of the punt path: one AF_XDP socket (copy mode, libxdp, no program
+// of libxdp's own) bound to one rx queue of a router interface and entered in the pinned
+// xsks map at that interface's slot. Owns its UMEM and rings from one thread (single
+// producer/consumer rings); destroying it removes it from xsks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "fastpath/abi.hpp"
+#include "fastpath/maps.hpp"
+
+namespace svr::fastpath {
+
+struct PuntFrame {
+    bool hasMeta = false; // the frame carried svr_punt_meta (magic matched)
+    svr_punt_meta meta{};
+    std::vector<std::uint8_t> data; // from the Ethernet header on
+};
+
+class PuntSocket {
+public:
+    // maps.ifaces must mark ifname a router interface (attach first).
+    static Result<std::unique_ptr<PuntSocket>> open(const MapFds& maps, const std::string& ifname,
+                                                    std::uint32_t queue = 0);
+    ~PuntSocket();
+    PuntSocket(const PuntSocket&) = delete;
+    PuntSocket& operator=(const PuntSocket&) = delete;
+
+    // Waits up to timeoutMs (0: no wait, -1: forever) and returns up to maxFrames frames.
+    Result<std::vector<PuntFrame>> receive(int timeoutMs, std::size_t maxFrames = 64);
+    // Sends one Ethernet frame out of the bound interface.
+    Status transmit(std::span<const std::uint8_t> frame);
+
+    int fd() const;
+    std::uint32_t slot() const { return slot_; }
+
+    struct Impl;
+
+private:
+    explicit PuntSocket(std::unique_ptr<Impl> impl, std::uint32_t slot);
+    std::unique_ptr<Impl> impl_;
+    std::uint32_t slot_;
+};
+
+} // namespace svr::fastpath

@@ -1,0 +1,370 @@
+// FastPath, map wrappers and PuntSocket against the kernel (root): each case that touches
+// interfaces first moves the test process into a fresh network namespace (every case runs
+// in its own process under ctest), so nothing outside it is affected. Pinned cases use a
+// private pin root under /sys/fs/bpf/svr-test-<pid>.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/unique_fd.hpp"
+#include "fastpath/fastpath.hpp"
+#include "fastpath/maps.hpp"
+#include "fastpath/netdev.hpp"
+#include "fastpath/punt_socket.hpp"
+
+namespace fp = svr::fastpath;
+
+namespace {
+
+fp::FastPathOptions ephemeral()
+{
+    fp::FastPathOptions options;
+    options.router = "apitest";
+    options.pinned = false;
+    options.maxSessions = 4096;
+    return options;
+}
+
+std::string testPinRoot()
+{
+    return fmt::format("/sys/fs/bpf/svr-test-{}", ::getpid());
+}
+
+// Removes the private pin root (its maps, then the directory) whatever the test did.
+struct PinRootGuard {
+    std::string path = testPinRoot();
+    ~PinRootGuard()
+    {
+        (void)fp::unpinMaps(path);
+        ::rmdir(path.c_str());
+    }
+};
+
+svr_session_key keyFor(std::uint32_t n)
+{
+    svr_session_key key{};
+    key.ingress_ifindex = 1;
+    key.family = SVR_FAMILY_IPV4;
+    key.proto = IPPROTO_UDP;
+    key.src_addr[0] = 10;
+    key.src_addr[2] = static_cast<std::uint8_t>(n >> 8);
+    key.src_addr[3] = static_cast<std::uint8_t>(n);
+    key.src_port = htons(static_cast<std::uint16_t>(1000 + n));
+    key.dst_port = htons(53);
+    return key;
+}
+
+svr_session_value valueFor(std::uint64_t sessionId)
+{
+    svr_session_value value{};
+    value.session_id = sessionId;
+    value.dscp = SVR_DSCP_KEEP;
+    return value;
+}
+
+// Moves this process into a new network namespace with a veth pair a/b, both up.
+void enterPrivateNetns()
+{
+    ASSERT_EQ(::unshare(CLONE_NEWNET), 0) << std::strerror(errno);
+    ASSERT_EQ(std::system("ip link set lo up && ip link add vapi0 type veth peer name vapi1 && "
+                          "ip link set vapi0 up && ip link set vapi1 up"),
+              0);
+}
+
+} // namespace
+
+TEST(FastPathApi, EphemeralSessionTableOperations)
+{
+    auto path = fp::FastPath::open(ephemeral());
+    ASSERT_TRUE(path.ok()) << path.error().describe();
+    fp::SessionTable table((*path)->maps().sessions);
+    EXPECT_EQ(*table.capacity(), 4096u);
+
+    ASSERT_TRUE(table.insert(keyFor(1), valueFor(7)).ok());
+    auto duplicate = table.insert(keyFor(1), valueFor(8));
+    ASSERT_FALSE(duplicate.ok());
+    EXPECT_EQ(duplicate.error().code, std::errc::file_exists);
+    ASSERT_TRUE(table.insert(keyFor(1), valueFor(8), fp::InsertMode::CreateOrReplace).ok());
+    auto found = table.lookup(keyFor(1));
+    ASSERT_TRUE(found.ok());
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ((*found)->session_id, 8u);
+    auto missing = table.lookup(keyFor(2));
+    ASSERT_TRUE(missing.ok());
+    EXPECT_FALSE(missing->has_value());
+    EXPECT_TRUE(*table.erase(keyFor(1)));
+    EXPECT_FALSE(*table.erase(keyFor(1)));
+}
+
+TEST(FastPathApi, BatchListAndDelete)
+{
+    auto path = fp::FastPath::open(ephemeral());
+    ASSERT_TRUE(path.ok()) << path.error().describe();
+    fp::SessionTable table((*path)->maps().sessions);
+    constexpr std::uint32_t kEntries = 3000;
+    for (std::uint32_t n = 0; n < kEntries; ++n) {
+        ASSERT_TRUE(table.insert(keyFor(n), valueFor(n / 2)).ok());
+    }
+    auto walked = table.list();
+    auto batched = table.listBatch(64);
+    ASSERT_TRUE(walked.ok());
+    ASSERT_TRUE(batched.ok()) << batched.error().describe();
+    EXPECT_EQ(walked->size(), kEntries);
+    EXPECT_EQ(batched->size(), kEntries);
+
+    auto bySession = table.eraseSession(5);
+    ASSERT_TRUE(bySession.ok());
+    EXPECT_EQ(*bySession, 2u);
+    std::vector<svr_session_key> keys;
+    for (std::uint32_t n = 100; n < 200; ++n) {
+        keys.push_back(keyFor(n));
+    }
+    auto erased = table.eraseBatch(keys);
+    ASSERT_TRUE(erased.ok()) << erased.error().describe();
+    EXPECT_EQ(*erased, 100u);
+    // Keys already gone are skipped, the rest still deleted.
+    keys = {keyFor(150), keyFor(300), keyFor(301)};
+    auto partly = table.eraseBatch(keys);
+    ASSERT_TRUE(partly.ok()) << partly.error().describe();
+    EXPECT_EQ(*partly, 2u);
+    EXPECT_EQ(table.list()->size(), kEntries - 104);
+    auto cleared = table.clear();
+    ASSERT_TRUE(cleared.ok());
+    EXPECT_EQ(table.list()->size(), 0u);
+}
+
+TEST(FastPathApi, StatsStartAtZero)
+{
+    auto path = fp::FastPath::open(ephemeral());
+    ASSERT_TRUE(path.ok()) << path.error().describe();
+    fp::StatsTable stats((*path)->maps().stats);
+    auto one = stats.read(1);
+    auto total = stats.total();
+    ASSERT_TRUE(one.ok()) << one.error().describe();
+    ASSERT_TRUE(total.ok()) << total.error().describe();
+    EXPECT_EQ(total->verdict_packets[SVR_VERDICT_FORWARD], 0u);
+    // Out-of-range ifindexes read the shared slot 0 instead of failing.
+    EXPECT_TRUE(stats.read(SVR_MAX_IFINDEX + 10).ok());
+}
+
+TEST(FastPathApi, LocalAddrsAndIfaces)
+{
+    auto path = fp::FastPath::open(ephemeral());
+    ASSERT_TRUE(path.ok()) << path.error().describe();
+    fp::LocalAddrs locals((*path)->maps().localAddrs);
+    auto address = fp::parseIpAddress("10.9.0.1");
+    ASSERT_TRUE(address.ok());
+    ASSERT_TRUE(locals.add(*address, svr_local_addr{SVR_LOCAL_F_WAYPOINT, 1000, 2000}).ok());
+    auto listed = locals.list();
+    ASSERT_TRUE(listed.ok());
+    ASSERT_EQ(listed->size(), 1u);
+    EXPECT_EQ(listed->front().second.waypoint_port_max, 2000);
+    EXPECT_TRUE(*locals.remove(*address));
+
+    fp::Ifaces ifaces((*path)->maps().ifaces);
+    EXPECT_FALSE(ifaces.set(0, svr_iface{}).ok()); // slot 0 is "unconfigured"
+    EXPECT_FALSE(ifaces.set(SVR_MAX_IFINDEX, svr_iface{}).ok());
+    ASSERT_TRUE(ifaces.set(7, svr_iface{SVR_IFACE_F_ROUTER, 3, 1, 0}).ok());
+    auto routers = ifaces.routerInterfaces();
+    ASSERT_TRUE(routers.ok());
+    ASSERT_EQ(routers->size(), 1u);
+    EXPECT_EQ(routers->front().first, 7u);
+}
+
+TEST(FastPathApi, PinnedReopenAdoptsSessions)
+{
+    PinRootGuard guard;
+    fp::FastPathOptions options = ephemeral();
+    options.pinned = true;
+    options.pinRoot = guard.path;
+    {
+        auto first = fp::FastPath::open(options);
+        ASSERT_TRUE(first.ok()) << first.error().describe();
+        EXPECT_FALSE((*first)->adopted());
+        ASSERT_TRUE(fp::SessionTable((*first)->maps().sessions).insert(keyFor(1), valueFor(3)).ok());
+    }
+    struct stat info{};
+    ASSERT_EQ(::stat((guard.path + "/sessions").c_str(), &info), 0);
+    options.maxSessions = 8192; // a resize would lose sessions: the pinned size wins
+    auto second = fp::FastPath::open(options);
+    ASSERT_TRUE(second.ok()) << second.error().describe();
+    EXPECT_TRUE((*second)->adopted());
+    fp::SessionTable table((*second)->maps().sessions);
+    EXPECT_EQ(*table.capacity(), 4096u);
+    auto found = table.lookup(keyFor(1));
+    ASSERT_TRUE(found.ok());
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ((*found)->session_id, 3u);
+    // svrctl's path: the same maps without loading programs.
+    auto pinned = fp::PinnedMaps::open(guard.path);
+    ASSERT_TRUE(pinned.ok()) << pinned.error().describe();
+    EXPECT_EQ(fp::SessionTable(pinned->fds().sessions).list()->size(), 1u);
+}
+
+TEST(FastPathApi, LayoutChangeIsRefusedNamingTheMap)
+{
+    PinRootGuard guard;
+    ASSERT_EQ(::mkdir(guard.path.c_str(), 0700), 0) << std::strerror(errno);
+    // A "sessions" map from an older contract: 40-byte keys.
+    svr::UniqueFd old(bpf_map_create(BPF_MAP_TYPE_HASH, "sessions", 40,
+                                     sizeof(svr_session_value), 16, nullptr));
+    ASSERT_TRUE(old.valid()) << std::strerror(errno);
+    ASSERT_EQ(bpf_obj_pin(old.get(), (guard.path + "/sessions").c_str()), 0);
+
+    fp::FastPathOptions options = ephemeral();
+    options.pinned = true;
+    options.pinRoot = guard.path;
+    auto path = fp::FastPath::open(options);
+    ASSERT_FALSE(path.ok());
+    EXPECT_NE(path.error().message.find("map 'sessions'"), std::string::npos)
+        << path.error().message;
+    EXPECT_NE(path.error().message.find("40 B"), std::string::npos) << path.error().message;
+    auto pinned = fp::PinnedMaps::open(guard.path);
+    ASSERT_FALSE(pinned.ok());
+    EXPECT_NE(pinned.error().message.find("sessions"), std::string::npos);
+}
+
+TEST(FastPathApi, MissingPinRootIsReported)
+{
+    auto pinned = fp::PinnedMaps::open("/sys/fs/bpf/svr-test-does-not-exist");
+    ASSERT_FALSE(pinned.ok());
+    EXPECT_EQ(pinned.error().code, std::errc::no_such_file_or_directory);
+}
+
+TEST(FastPathApi, AttachDetachInPrivateNetns)
+{
+    enterPrivateNetns();
+    auto path = fp::FastPath::open(ephemeral());
+    ASSERT_TRUE(path.ok()) << path.error().describe();
+    const fp::MapFds maps = (*path)->maps();
+    ASSERT_TRUE((*path)->attach("vapi0").ok());
+    ASSERT_TRUE((*path)->attach("vapi1", fp::XdpMode::Generic).ok());
+    // Re-attaching replaces our own program and keeps the punt slot.
+    const std::uint32_t vapi0 = *fp::interfaceIndex("vapi0");
+    const std::uint32_t vapi1 = *fp::interfaceIndex("vapi1");
+    const svr_iface before = *fp::Ifaces(maps.ifaces).get(vapi0);
+    auto again = (*path)->attach("vapi0");
+    ASSERT_TRUE(again.ok()) << again.error().describe();
+    const svr_iface after = *fp::Ifaces(maps.ifaces).get(vapi0);
+    EXPECT_EQ(after.punt_queue_base, before.punt_queue_base);
+    EXPECT_EQ(after.flags, static_cast<__u32>(SVR_IFACE_F_ROUTER));
+    EXPECT_GE(after.punt_queue_count, 1u);
+
+    auto attached = fp::attachedInterfaces(maps);
+    ASSERT_TRUE(attached.ok());
+    ASSERT_EQ(attached->size(), 2u);
+    for (const auto& one : *attached) {
+        EXPECT_GT(one.xdpProgramId, 0u) << one.name;
+        EXPECT_EQ(one.xdpMode, one.ifindex == vapi1 ? "generic" : "native") << one.name;
+    }
+    const svr_iface other = *fp::Ifaces(maps.ifaces).get(vapi1);
+    EXPECT_NE(other.punt_queue_base, after.punt_queue_base); // slots never shared
+    EXPECT_TRUE(*fp::TxPorts(maps.txPorts).contains(vapi0));
+
+    // A punt socket binds at the interface's slot and leaves it on close.
+    {
+        auto socket = fp::PuntSocket::open(maps, "vapi0");
+        ASSERT_TRUE(socket.ok()) << socket.error().describe();
+        EXPECT_EQ((*socket)->slot(), after.punt_queue_base);
+        auto none = (*socket)->receive(0);
+        ASSERT_TRUE(none.ok());
+    }
+    EXPECT_FALSE(fp::PuntSocket::open(maps, "lo").ok()); // not a router interface
+
+    // transmit() sends out of the bound interface: the peer's stack sees the frame (svr's
+    // XDP passes non-IP frames).
+    {
+        svr::UniqueFd sniffer(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
+        ASSERT_TRUE(sniffer.valid()) << std::strerror(errno);
+        sockaddr_ll bindTo{};
+        bindTo.sll_family = AF_PACKET;
+        bindTo.sll_protocol = htons(ETH_P_ALL);
+        bindTo.sll_ifindex = static_cast<int>(vapi1);
+        ASSERT_EQ(::bind(sniffer.get(), reinterpret_cast<sockaddr*>(&bindTo), sizeof(bindTo)), 0);
+        timeval wait{2, 0};
+        ::setsockopt(sniffer.get(), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+
+        auto socket = fp::PuntSocket::open(maps, "vapi0");
+        ASSERT_TRUE(socket.ok()) << socket.error().describe();
+        std::vector<std::uint8_t> frame(60, 0);
+        std::memset(frame.data(), 0xff, 6);                    // broadcast
+        frame[6] = 0x02;                                       // locally administered source
+        frame[12] = 0x88;                                      // local experimental ethertype
+        frame[13] = 0xb5;
+        std::memcpy(frame.data() + 14, "svr-punt-tx", 11);
+        ASSERT_TRUE((*socket)->transmit(frame).ok());
+        bool seen = false;
+        std::uint8_t buffer[2048];
+        for (int tries = 0; tries < 50 && !seen; ++tries) {
+            const ssize_t got = ::recv(sniffer.get(), buffer, sizeof(buffer), 0);
+            if (got < 0) {
+                break; // timeout
+            }
+            seen = got >= 25 && std::memcmp(buffer + 14, "svr-punt-tx", 11) == 0;
+        }
+        EXPECT_TRUE(seen) << "frame sent through the AF_XDP TX ring never reached the peer";
+    }
+
+    ASSERT_TRUE((*path)->detach("vapi0").ok());
+    EXPECT_FALSE(*fp::TxPorts(maps.txPorts).contains(vapi0));
+    EXPECT_EQ(fp::Ifaces(maps.ifaces).get(vapi0)->flags, 0u);
+    __u32 programId = 0;
+    ASSERT_EQ(bpf_xdp_query_id(static_cast<int>(vapi0), 0, &programId), 0);
+    EXPECT_EQ(programId, 0u);
+    ASSERT_TRUE((*path)->detachAll().ok());
+    EXPECT_TRUE(fp::attachedInterfaces(maps)->empty());
+}
+
+TEST(FastPathApi, ForeignXdpProgramIsNotReplaced)
+{
+    enterPrivateNetns();
+    // Any XDP program that is not svr's: a trivial one loaded from raw instructions.
+    const bpf_insn passProgram[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    svr::UniqueFd foreign(bpf_prog_load(BPF_PROG_TYPE_XDP, "not_svr", "GPL", passProgram, 2,
+                                        nullptr));
+    ASSERT_TRUE(foreign.valid()) << std::strerror(errno);
+    const std::uint32_t ifindex = *fp::interfaceIndex("vapi0");
+    ASSERT_EQ(bpf_xdp_attach(static_cast<int>(ifindex), foreign.get(), XDP_FLAGS_DRV_MODE,
+                             nullptr),
+              0);
+    auto path = fp::FastPath::open(ephemeral());
+    ASSERT_TRUE(path.ok()) << path.error().describe();
+    auto attached = (*path)->attach("vapi0");
+    ASSERT_FALSE(attached.ok());
+    EXPECT_NE(attached.error().message.find("not_svr"), std::string::npos)
+        << attached.error().message;
+    // Rolled back: no trace of the failed attach in the maps.
+    EXPECT_EQ(fp::Ifaces((*path)->maps().ifaces).get(ifindex)->flags, 0u);
+    EXPECT_FALSE(*fp::TxPorts((*path)->maps().txPorts).contains(ifindex));
+}
+
+TEST(FastPathApi, UnknownInterfaceIsReported)
+{
+    enterPrivateNetns();
+    auto path = fp::FastPath::open(ephemeral());
+    ASSERT_TRUE(path.ok()) << path.error().describe();
+    auto attached = (*path)->attach("nosuchif0");
+    ASSERT_FALSE(attached.ok());
+    EXPECT_NE(attached.error().message.find("nosuchif0"), std::string::npos);
+}
