@@ -1,13 +1,769 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Placeholder until the fast path lands: counts and passes every packet. */
+/*
+ * svr XDP ingress fast path.
+ *
+ * Per packet: one iface lookup, parse, one session lookup. A hit is rewritten in place (NAT of
+ * addresses and ports, DSCP, TTL, incremental checksums), given its next hop (cached MACs or
+ * bpf_fib_lookup), re-tagged and redirected out through tx_ports. A miss goes to the kernel
+ * (local addresses) or, past the per-source DoS guard, to svrd through the xsks AF_XDP map.
+ * ICMP errors about a session are translated like the session so the sender recognises them.
+ * Every packet leaves through svr_exit(), which counts it once by verdict and once by reason.
+ *
+ * Verification cost: the parser's paths (0-2 VLAN tags, IPv4 options, IPv6 extension
+ * headers, ICMP errors) multiply with the hit path's. svr_hit() is therefore a global
+ * function, verified once on its own; it gets header offsets (scalars) and re-derives and
+ * re-checks every packet pointer with svr_at().
+ *
+ * Choices the contract leaves open:
+ *  - ICMP echo: the identifier is the key's src_port in both directions, so it is rewritten
+ *    to new_src_port under SVR_SESSION_F_REWRITE_SRC (the reply session restores it).
+ *  - SVR_ACTION_PASS and the FIB's NO_NEIGH rewrite without decrementing TTL: the kernel
+ *    decrements it itself if it forwards the packet. TTL <= 1 is checked for FORWARD only.
+ *  - FIB results other than those named by the contract: NOT_FWDED passes as LOCAL, the
+ *    rest (forwarding disabled, tunnels, no source) pass unmodified counted as NO_NEIGH.
+ *  - ICMPv4 source quench and redirect are not errors here: keyed with ports 0 like any
+ *    other ICMP message (normally a miss: local, or punted past the DoS guard).
+ *  - Session counters (last_seen_ns, packets, bytes, tcp_state) count packets the fast path
+ *    handled itself: FORWARD, PASS after a rewrite, and DROP actions; not punts.
+ */
 #include "svr_maps.h"
+#include "svr_csum.h"
+#include "svr_outcome.h"
+#include "svr_parse.h"
+
+/* AF_* for bpf_fib_lookup; the socket headers are not usable from BPF programs. */
+#define SVR_AF_INET 2
+#define SVR_AF_INET6 10
+
+#define SVR_TCP_FLAG_FIN 0x01
+#define SVR_TCP_FLAG_SYN 0x02
+#define SVR_TCP_FLAG_RST 0x04
+#define SVR_TCP_FLAG_ACK 0x10
+
+/* SVR metadata cookie, the first 8 bytes of the L4 payload (bytes 4c 48 db c6 dd f6 67 0c). */
+#define SVR_COOKIE 0x4c48dbc6ddf6670cULL
+
+/* Internal: bpf_fib_lookup has no neighbour yet (rewrite, no TTL decrement, pass). */
+#define SVR_FIB_NO_NEIGH (-2)
+
+/* Largest header offset followed: 2 VLAN tags and 4 IPv6 extension headers of up to 2 KiB. */
+#define SVR_MAX_HEADER_OFF 0x3fff
 
 const volatile struct svr_xdp_config svr_xdp_cfg = {};
+
+struct svr_next_hop {
+	__u8 dst_mac[ETH_ALEN];
+	__u8 src_mac[ETH_ALEN];
+	__u32 ifindex;
+};
+
+/* Everything one run of the program knows about its packet. */
+struct svr_run {
+	struct svr_packet pkt;
+	struct svr_session_key key;
+	__u32 ifindex;
+	__u32 frame_len;  /* as received: counters and session bytes */
+	__u32 punt_index; /* xsks slot of this interface and rx queue */
+};
+
+/* `len` bytes of the frame at `off`, or NULL when the frame is shorter. */
+static __always_inline void *svr_at(struct xdp_md *ctx, __u32 off, __u32 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	void *ptr;
+
+	if (off > SVR_MAX_HEADER_OFF)
+		return NULL;
+	ptr = data + off;
+	if (ptr + len > data_end)
+		return NULL;
+	return ptr;
+}
+
+static __always_inline void svr_count(struct svr_run *run, __u32 verdict, __u32 reason)
+{
+	__u32 slot = run->ifindex < SVR_MAX_IFINDEX ? run->ifindex : 0;
+	struct svr_stats *stats_slot = bpf_map_lookup_elem(&stats, &slot);
+
+	if (!stats_slot || verdict >= SVR_VERDICT_MAX)
+		return;
+	stats_slot->verdict_packets[verdict]++;
+	stats_slot->verdict_bytes[verdict] += run->frame_len;
+	if (verdict == SVR_VERDICT_DROP && reason < SVR_DROP_REASON_MAX)
+		stats_slot->drop_packets[reason]++;
+	else if (verdict == SVR_VERDICT_PASS && reason < SVR_PASS_REASON_MAX)
+		stats_slot->pass_packets[reason]++;
+	else if (verdict == SVR_VERDICT_PUNT && reason < SVR_PUNT_REASON_MAX)
+		stats_slot->punt_packets[reason]++;
+}
+
+/* Hand the frame to svrd: metadata in front of it, redirect into this queue's socket. */
+static __always_inline int svr_punt(struct xdp_md *ctx, struct svr_run *run, __u32 reason)
+{
+	__u32 index = run->punt_index;
+	struct svr_punt_meta *meta;
+	void *data;
+
+	if (!bpf_map_lookup_elem(&xsks, &index))
+		return XDP_DROP;
+	/* Without room for metadata the frame still goes up; the magic tells svrd it is absent. */
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)) == 0) {
+		data = (void *)(long)ctx->data;
+		meta = (void *)(long)ctx->data_meta;
+		if ((void *)(meta + 1) <= data) {
+			meta->magic = SVR_PUNT_MAGIC;
+			meta->ingress_ifindex = run->ifindex;
+			meta->reason = reason;
+			meta->vlan_id = run->pkt.vlan_id;
+			meta->pad0 = 0;
+		}
+	}
+	return bpf_redirect_map(&xsks, index, 0);
+}
+
+/* The single exit: turn the outcome into an XDP action and count it. */
+static __always_inline int svr_exit(struct xdp_md *ctx, struct svr_run *run, int outcome)
+{
+	__u32 verdict = svr_outcome_verdict(outcome);
+	__u32 reason = svr_outcome_reason(outcome);
+	int action;
+
+	switch (verdict) {
+	case SVR_VERDICT_FORWARD:
+		action = XDP_REDIRECT; /* bpf_redirect_map already succeeded */
+		break;
+	case SVR_VERDICT_PUNT:
+		action = svr_punt(ctx, run, reason);
+		if (action != XDP_REDIRECT) {
+			action = XDP_DROP;
+			verdict = SVR_VERDICT_DROP;
+			reason = SVR_DROP_NO_PUNT_SOCKET;
+		}
+		break;
+	case SVR_VERDICT_PASS:
+		action = XDP_PASS;
+		break;
+	default:
+		action = XDP_DROP;
+		break;
+	}
+	svr_count(run, verdict, reason);
+	return action;
+}
+
+/* Outer source and destination address of the packet, as address-map keys. */
+static __always_inline int svr_outer_addrs(struct xdp_md *ctx, struct svr_packet *pkt,
+					   struct svr_addr_key *src, struct svr_addr_key *dst)
+{
+	src->family = pkt->family;
+	dst->family = pkt->family;
+	if (pkt->family == SVR_FAMILY_IPV4) {
+		struct iphdr *iph = svr_at(ctx, pkt->l3_off, sizeof(*iph));
+
+		if (!iph)
+			return -1;
+		__builtin_memcpy(src->addr, &iph->saddr, 4);
+		__builtin_memcpy(dst->addr, &iph->daddr, 4);
+	} else {
+		struct ipv6hdr *ip6 = svr_at(ctx, pkt->l3_off, sizeof(*ip6));
+
+		if (!ip6)
+			return -1;
+		__builtin_memcpy(src->addr, &ip6->saddr, 16);
+		__builtin_memcpy(dst->addr, &ip6->daddr, 16);
+	}
+	return 0;
+}
+
+/* Token bucket per source address, in milli-tokens. Buckets are updated without atomics:
+ * concurrent CPUs may lose a token or two, which a rate limit tolerates. 1: over limit. */
+static __always_inline int svr_dos_over_limit(struct svr_addr_key *src)
+{
+	__u64 rate = svr_xdp_cfg.dos_new_sessions_per_s;
+	__u64 burst = svr_xdp_cfg.dos_burst ? svr_xdp_cfg.dos_burst : 1;
+	__u64 burst_milli = burst * 1000;
+	struct svr_token_bucket *bucket;
+	__u64 now, elapsed, max_fill_ns, gained, tokens;
+
+	if (!rate)
+		return 0;
+	now = bpf_ktime_get_ns();
+	bucket = bpf_map_lookup_elem(&dos_buckets, src);
+	if (!bucket) {
+		struct svr_token_bucket fresh = {
+			.tokens_milli = burst_milli - 1000,
+			.last_refill_ns = now,
+		};
+
+		bpf_map_update_elem(&dos_buckets, src, &fresh, BPF_ANY);
+		return 0;
+	}
+	elapsed = now > bucket->last_refill_ns ? now - bucket->last_refill_ns : 0;
+	/* Past a full refill more time adds nothing; the cap also keeps the product in range. */
+	max_fill_ns = burst * 1000000000ULL / rate + 1;
+	if (elapsed > max_fill_ns)
+		elapsed = max_fill_ns;
+	tokens = bucket->tokens_milli;
+	gained = elapsed * rate / 1000000;
+	if (gained) {
+		/* Keep the clock when nothing was gained, so frequent packets still refill. */
+		tokens += gained;
+		if (tokens > burst_milli)
+			tokens = burst_milli;
+		bucket->last_refill_ns = now;
+	}
+	if (tokens < 1000) {
+		bucket->tokens_milli = tokens;
+		return 1;
+	}
+	bucket->tokens_milli = tokens - 1000;
+	return 0;
+}
+
+static __always_inline int svr_miss(struct xdp_md *ctx, struct svr_run *run)
+{
+	struct svr_addr_key src = {};
+	struct svr_addr_key dst = {};
+	struct svr_local_addr *local;
+	__u8 proto = run->pkt.proto;
+
+	if (svr_outer_addrs(ctx, &run->pkt, &src, &dst))
+		return SVR_DROP(IPV4_TRUNCATED);
+	local = bpf_map_lookup_elem(&local_addrs, &dst);
+	if (local) {
+		if ((local->flags & SVR_LOCAL_F_WAYPOINT) && !run->pkt.is_icmp_error &&
+		    (proto == IPPROTO_TCP || proto == IPPROTO_UDP)) {
+			__u16 port = bpf_ntohs(run->key.dst_port);
+
+			if (port >= local->waypoint_port_min && port <= local->waypoint_port_max)
+				return SVR_PUNT(WAYPOINT);
+		}
+		return SVR_PASS(LOCAL); /* SSH, BFD, management: the kernel's */
+	}
+	if (svr_dos_over_limit(&src))
+		return SVR_DROP(DOS_LIMIT);
+	return SVR_PUNT(MISS);
+}
+
+static __always_inline int svr_has_cookie(struct xdp_md *ctx, struct svr_packet *pkt)
+{
+	void *payload;
+	__u64 first;
+
+	if (!pkt->payload_off)
+		return 0;
+	payload = svr_at(ctx, pkt->payload_off, sizeof(first));
+	if (!payload)
+		return 0;
+	__builtin_memcpy(&first, payload, sizeof(first));
+	return first == bpf_cpu_to_be64(SVR_COOKIE);
+}
+
+static __always_inline __u8 svr_ttl(struct xdp_md *ctx, struct svr_packet *pkt)
+{
+	if (pkt->family == SVR_FAMILY_IPV4) {
+		struct iphdr *iph = svr_at(ctx, pkt->l3_off, sizeof(*iph));
+
+		return iph ? iph->ttl : 0;
+	} else {
+		struct ipv6hdr *ip6 = svr_at(ctx, pkt->l3_off, sizeof(*ip6));
+
+		return ip6 ? ip6->hop_limit : 0;
+	}
+}
+
+/*
+ * ICMP error about a session: rewrite the quoted packet to the inverse of the session's
+ * translation (its source becomes our new destination, its destination our new source), fix
+ * the quoted IPv4 header checksum and the ICMP checksum. `icmp_delta` carries the outer
+ * pseudo-header change for ICMPv6. The quoted L4 checksum is left as it is: it covers bytes
+ * that are not quoted, so it cannot be recomputed, and receivers do not verify it.
+ */
+static __always_inline int svr_rewrite_quoted(struct xdp_md *ctx, struct svr_packet *pkt,
+					      const struct svr_session_value *val,
+					      __u64 icmp_delta)
+{
+	struct svr_icmp_hdr *icmp = svr_at(ctx, pkt->l4_off, sizeof(*icmp));
+	__u16 flags = val->flags;
+
+	if (!icmp)
+		return SVR_DROP(ICMP_TRUNCATED);
+	if (pkt->family == SVR_FAMILY_IPV4) {
+		struct iphdr *inner = svr_at(ctx, pkt->inner_l3_off, sizeof(*inner));
+		__be32 old_src, old_dst, new_src, new_dst;
+		__u16 old_check;
+		__u64 delta;
+
+		if (!inner)
+			return SVR_DROP(ICMP_TRUNCATED);
+		old_src = inner->saddr;
+		old_dst = inner->daddr;
+		new_src = old_src;
+		new_dst = old_dst;
+		if (flags & SVR_SESSION_F_REWRITE_DST)
+			__builtin_memcpy(&new_src, val->new_dst_addr, 4);
+		if (flags & SVR_SESSION_F_REWRITE_SRC)
+			__builtin_memcpy(&new_dst, val->new_src_addr, 4);
+		delta = svr_csum_delta32(old_src, new_src) + svr_csum_delta32(old_dst, new_dst);
+		inner->saddr = new_src;
+		inner->daddr = new_dst;
+		old_check = inner->check;
+		inner->check = svr_csum_apply(old_check, delta);
+		icmp_delta += delta + svr_csum_delta16(old_check, inner->check);
+	} else {
+		struct ipv6hdr *inner = svr_at(ctx, pkt->inner_l3_off, sizeof(*inner));
+
+		if (!inner)
+			return SVR_DROP(ICMP_TRUNCATED);
+		if (flags & SVR_SESSION_F_REWRITE_DST) {
+			icmp_delta += svr_csum_delta_addr6((__u32 *)&inner->saddr,
+							   (const __u32 *)val->new_dst_addr);
+			__builtin_memcpy(&inner->saddr, val->new_dst_addr, 16);
+		}
+		if (flags & SVR_SESSION_F_REWRITE_SRC) {
+			icmp_delta += svr_csum_delta_addr6((__u32 *)&inner->daddr,
+							   (const __u32 *)val->new_src_addr);
+			__builtin_memcpy(&inner->daddr, val->new_src_addr, 16);
+		}
+	}
+	if (pkt->inner_l4_off) {
+		__be16 *ports = svr_at(ctx, pkt->inner_l4_off, 8);
+
+		if (!ports)
+			return SVR_DROP(ICMP_TRUNCATED);
+		if (pkt->inner_proto == IPPROTO_TCP || pkt->inner_proto == IPPROTO_UDP) {
+			if (flags & SVR_SESSION_F_REWRITE_DST) {
+				icmp_delta += svr_csum_delta16(ports[0], val->new_dst_port);
+				ports[0] = val->new_dst_port;
+			}
+			if (flags & SVR_SESSION_F_REWRITE_SRC) {
+				icmp_delta += svr_csum_delta16(ports[1], val->new_src_port);
+				ports[1] = val->new_src_port;
+			}
+		} else if (pkt->inner_is_echo && (flags & SVR_SESSION_F_REWRITE_SRC)) {
+			/* The identifier travels as the session's source port. */
+			icmp_delta += svr_csum_delta16(ports[2], val->new_src_port);
+			ports[2] = val->new_src_port;
+		}
+	}
+	icmp->checksum = svr_csum_apply(icmp->checksum, icmp_delta);
+	return SVR_NEXT;
+}
+
+/* TCP/UDP/ICMP header after an address change summed in `pseudo_delta` (0 for ICMPv4). */
+static __always_inline int svr_rewrite_l4(struct xdp_md *ctx, struct svr_packet *pkt,
+					  const struct svr_session_value *val, __u64 pseudo_delta)
+{
+	__u16 flags = val->flags;
+	__u64 delta = pseudo_delta;
+	__u8 proto = pkt->proto;
+
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = svr_at(ctx, pkt->l4_off, sizeof(*tcp));
+
+		if (!tcp)
+			return SVR_DROP(TCP_TRUNCATED);
+		if (flags & SVR_SESSION_F_REWRITE_SRC) {
+			delta += svr_csum_delta16(tcp->source, val->new_src_port);
+			tcp->source = val->new_src_port;
+		}
+		if (flags & SVR_SESSION_F_REWRITE_DST) {
+			delta += svr_csum_delta16(tcp->dest, val->new_dst_port);
+			tcp->dest = val->new_dst_port;
+		}
+		tcp->check = svr_csum_apply(tcp->check, delta);
+	} else if (proto == IPPROTO_UDP) {
+		struct udphdr *udp = svr_at(ctx, pkt->l4_off, sizeof(*udp));
+
+		if (!udp)
+			return SVR_DROP(UDP_TRUNCATED);
+		if (flags & SVR_SESSION_F_REWRITE_SRC) {
+			delta += svr_csum_delta16(udp->source, val->new_src_port);
+			udp->source = val->new_src_port;
+		}
+		if (flags & SVR_SESSION_F_REWRITE_DST) {
+			delta += svr_csum_delta16(udp->dest, val->new_dst_port);
+			udp->dest = val->new_dst_port;
+		}
+		if (udp->check || pkt->family == SVR_FAMILY_IPV6) {
+			/* IPv4 UDP without a checksum stays without one. */
+			__u16 check = svr_csum_apply(udp->check, delta);
+
+			udp->check = check ? check : 0xffff;
+		}
+	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		struct svr_icmp_hdr *icmp = svr_at(ctx, pkt->l4_off, sizeof(*icmp));
+
+		if (!icmp)
+			return SVR_DROP(ICMP_TRUNCATED);
+		if (pkt->is_icmp_echo && (flags & SVR_SESSION_F_REWRITE_SRC)) {
+			delta += svr_csum_delta16(icmp->id, val->new_src_port);
+			icmp->id = val->new_src_port;
+		}
+		icmp->checksum = svr_csum_apply(icmp->checksum, delta);
+	}
+	return SVR_NEXT;
+}
+
+static __always_inline int svr_rewrite_ipv4(struct xdp_md *ctx, struct svr_packet *pkt,
+					    const struct svr_session_value *val, int decrement_ttl)
+{
+	struct iphdr *iph = svr_at(ctx, pkt->l3_off, sizeof(*iph));
+	__u16 flags = val->flags;
+	__be32 old_src, old_dst, new_src, new_dst;
+	__u64 addr_delta, ip_delta;
+	__u16 old_word;
+
+	if (!iph)
+		return SVR_DROP(IPV4_TRUNCATED);
+	old_src = iph->saddr;
+	old_dst = iph->daddr;
+	new_src = old_src;
+	new_dst = old_dst;
+	if (flags & SVR_SESSION_F_REWRITE_SRC) {
+		/* An ICMP error keeps its source unless the endpoint itself sent it. */
+		if (!pkt->is_icmp_error) {
+			__builtin_memcpy(&new_src, val->new_src_addr, 4);
+		} else {
+			struct iphdr *inner = svr_at(ctx, pkt->inner_l3_off, sizeof(*inner));
+
+			if (inner && inner->daddr == old_src)
+				__builtin_memcpy(&new_src, val->new_src_addr, 4);
+		}
+	}
+	if (flags & SVR_SESSION_F_REWRITE_DST)
+		__builtin_memcpy(&new_dst, val->new_dst_addr, 4);
+	addr_delta = svr_csum_delta32(old_src, new_src) + svr_csum_delta32(old_dst, new_dst);
+	iph->saddr = new_src;
+	iph->daddr = new_dst;
+	ip_delta = addr_delta;
+
+	if (val->dscp != SVR_DSCP_KEEP) {
+		old_word = *(__u16 *)iph;
+		iph->tos = (__u8)(val->dscp << 2) | (iph->tos & 0x3);
+		ip_delta += svr_csum_delta16(old_word, *(__u16 *)iph);
+	}
+	if (decrement_ttl) {
+		old_word = *(__u16 *)&iph->ttl;
+		iph->ttl--;
+		ip_delta += svr_csum_delta16(old_word, *(__u16 *)&iph->ttl);
+	}
+	iph->check = svr_csum_apply(iph->check, ip_delta);
+
+	if (pkt->is_icmp_error)
+		return svr_rewrite_quoted(ctx, pkt, val, 0);
+	if (pkt->proto == IPPROTO_ICMP)
+		addr_delta = 0; /* ICMPv4 has no pseudo-header */
+	if (pkt->l4_off)
+		return svr_rewrite_l4(ctx, pkt, val, addr_delta);
+	return SVR_NEXT;
+}
+
+static __always_inline int svr_addr6_equal(const struct in6_addr *a, const struct in6_addr *b)
+{
+	return ((a->in6_u.u6_addr32[0] ^ b->in6_u.u6_addr32[0]) |
+		(a->in6_u.u6_addr32[1] ^ b->in6_u.u6_addr32[1]) |
+		(a->in6_u.u6_addr32[2] ^ b->in6_u.u6_addr32[2]) |
+		(a->in6_u.u6_addr32[3] ^ b->in6_u.u6_addr32[3])) == 0;
+}
+
+static __always_inline int svr_rewrite_ipv6(struct xdp_md *ctx, struct svr_packet *pkt,
+					    const struct svr_session_value *val, int decrement_ttl)
+{
+	struct ipv6hdr *ip6 = svr_at(ctx, pkt->l3_off, sizeof(*ip6));
+	__u16 flags = val->flags;
+	__u64 addr_delta = 0;
+	int rewrite_src;
+
+	if (!ip6)
+		return SVR_DROP(IPV6_TRUNCATED);
+	rewrite_src = flags & SVR_SESSION_F_REWRITE_SRC;
+	if (rewrite_src && pkt->is_icmp_error) {
+		/* An ICMP error keeps its source unless the endpoint itself sent it. */
+		struct ipv6hdr *inner = svr_at(ctx, pkt->inner_l3_off, sizeof(*inner));
+
+		rewrite_src = inner && svr_addr6_equal(&inner->daddr, &ip6->saddr);
+	}
+	if (rewrite_src) {
+		addr_delta += svr_csum_delta_addr6((__u32 *)&ip6->saddr,
+						   (const __u32 *)val->new_src_addr);
+		__builtin_memcpy(&ip6->saddr, val->new_src_addr, 16);
+	}
+	if (flags & SVR_SESSION_F_REWRITE_DST) {
+		addr_delta += svr_csum_delta_addr6((__u32 *)&ip6->daddr,
+						   (const __u32 *)val->new_dst_addr);
+		__builtin_memcpy(&ip6->daddr, val->new_dst_addr, 16);
+	}
+	if (val->dscp != SVR_DSCP_KEEP) {
+		/* version:4 traffic class:8 flow label:20; the DS field is the class's top 6 bits */
+		__u32 word = bpf_ntohl(*(__be32 *)ip6);
+		__u32 traffic_class = (word >> 20) & 0xff;
+
+		traffic_class = ((__u32)val->dscp << 2) | (traffic_class & 0x3);
+		word = (word & ~(0xffU << 20)) | (traffic_class << 20);
+		*(__be32 *)ip6 = bpf_htonl(word);
+	}
+	if (decrement_ttl)
+		ip6->hop_limit--;
+
+	if (pkt->is_icmp_error)
+		return svr_rewrite_quoted(ctx, pkt, val, addr_delta);
+	if (pkt->l4_off)
+		return svr_rewrite_l4(ctx, pkt, val, addr_delta);
+	return SVR_NEXT;
+}
+
+static __always_inline int svr_rewrite(struct xdp_md *ctx, struct svr_packet *pkt,
+				       const struct svr_session_value *val, int decrement_ttl)
+{
+	if (pkt->family == SVR_FAMILY_IPV4)
+		return svr_rewrite_ipv4(ctx, pkt, val, decrement_ttl);
+	return svr_rewrite_ipv6(ctx, pkt, val, decrement_ttl);
+}
+
+/* Next hop from the FIB, looked up with the addresses the packet will carry. */
+static __always_inline int svr_fib_next_hop(struct xdp_md *ctx, struct svr_run *run,
+					    const struct svr_session_value *val,
+					    struct svr_next_hop *next_hop)
+{
+	struct svr_packet *pkt = &run->pkt;
+	struct bpf_fib_lookup fib = {};
+	__u16 flags = val->flags;
+	int rc;
+
+	fib.ifindex = run->ifindex;
+	fib.l4_protocol = pkt->proto;
+	if (!pkt->is_icmp_error && (pkt->proto == IPPROTO_TCP || pkt->proto == IPPROTO_UDP)) {
+		fib.sport = (flags & SVR_SESSION_F_REWRITE_SRC) ? val->new_src_port : run->key.src_port;
+		fib.dport = (flags & SVR_SESSION_F_REWRITE_DST) ? val->new_dst_port : run->key.dst_port;
+	}
+	if (pkt->family == SVR_FAMILY_IPV4) {
+		struct iphdr *iph = svr_at(ctx, pkt->l3_off, sizeof(*iph));
+
+		if (!iph)
+			return SVR_DROP(IPV4_TRUNCATED);
+		fib.family = SVR_AF_INET;
+		fib.tos = iph->tos;
+		fib.tot_len = bpf_ntohs(iph->tot_len);
+		fib.ipv4_src = iph->saddr;
+		fib.ipv4_dst = iph->daddr;
+		if ((flags & SVR_SESSION_F_REWRITE_SRC) && !pkt->is_icmp_error)
+			__builtin_memcpy(&fib.ipv4_src, val->new_src_addr, 4);
+		if (flags & SVR_SESSION_F_REWRITE_DST)
+			__builtin_memcpy(&fib.ipv4_dst, val->new_dst_addr, 4);
+	} else {
+		struct ipv6hdr *ip6 = svr_at(ctx, pkt->l3_off, sizeof(*ip6));
+
+		if (!ip6)
+			return SVR_DROP(IPV6_TRUNCATED);
+		fib.family = SVR_AF_INET6;
+		fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff);
+		fib.tot_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		__builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);
+		if ((flags & SVR_SESSION_F_REWRITE_SRC) && !pkt->is_icmp_error)
+			__builtin_memcpy(fib.ipv6_src, val->new_src_addr, 16);
+		if (flags & SVR_SESSION_F_REWRITE_DST)
+			__builtin_memcpy(fib.ipv6_dst, val->new_dst_addr, 16);
+	}
+
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		__builtin_memcpy(next_hop->dst_mac, fib.dmac, ETH_ALEN);
+		__builtin_memcpy(next_hop->src_mac, fib.smac, ETH_ALEN);
+		next_hop->ifindex = fib.ifindex;
+		return SVR_NEXT;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		return SVR_FIB_NO_NEIGH;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		return SVR_PASS(FRAG_NEEDED);
+	case BPF_FIB_LKUP_RET_BLACKHOLE:
+	case BPF_FIB_LKUP_RET_UNREACHABLE:
+	case BPF_FIB_LKUP_RET_PROHIBIT:
+		return SVR_DROP(FIB);
+	case BPF_FIB_LKUP_RET_NOT_FWDED:
+		return SVR_PASS(LOCAL);
+	default:
+		/* Forwarding disabled, tunnels, no source address: the kernel decides, as it
+		 * does for a missing neighbour. */
+		return SVR_PASS(NO_NEIGH);
+	}
+}
+
+/* MACs and the outer VLAN tag for the egress interface; resizing invalidates packet
+ * pointers, so this runs after every L3/L4 write. */
+static __always_inline int svr_write_l2(struct xdp_md *ctx, struct svr_run *run,
+					const struct svr_next_hop *next_hop, __u16 egress_vlan)
+{
+	__u8 tags = run->pkt.vlan_tags;
+	struct svr_vlan_hdr *vlan;
+	struct ethhdr *eth;
+	void *data_end;
+
+	egress_vlan &= 0x0fff;
+	if (!tags && egress_vlan) {
+		/* push: the old ethertype ends up right after the new tag */
+		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(*vlan)))
+			return SVR_DROP(ADJUST_FAILED);
+	} else if (tags && !egress_vlan) {
+		/* pop: the inner ethertype (or inner tag) moves up to the MACs */
+		if (bpf_xdp_adjust_head(ctx, (int)sizeof(*vlan)))
+			return SVR_DROP(ADJUST_FAILED);
+	}
+	eth = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	vlan = (void *)(eth + 1);
+	if ((void *)(vlan + 1) > data_end)
+		return SVR_DROP(ADJUST_FAILED);
+	__builtin_memcpy(eth->h_dest, next_hop->dst_mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, next_hop->src_mac, ETH_ALEN);
+	if (egress_vlan) {
+		if (!tags) {
+			eth->h_proto = bpf_htons(ETH_P_8021Q);
+			vlan->tci = bpf_htons(egress_vlan);
+		} else {
+			/* rewrite: keep the TPID and the priority bits */
+			vlan->tci = (vlan->tci & bpf_htons(0xf000)) | bpf_htons(egress_vlan);
+		}
+	}
+	return SVR_NEXT;
+}
+
+/* Session bookkeeping for a packet the fast path handled. */
+static __always_inline void svr_account(struct svr_run *run, struct svr_session_value *val)
+{
+	struct svr_packet *pkt = &run->pkt;
+
+	val->last_seen_ns = bpf_ktime_get_ns();
+	__sync_fetch_and_add(&val->packets, 1);
+	__sync_fetch_and_add(&val->bytes, run->frame_len);
+	if (pkt->proto == IPPROTO_TCP && !pkt->is_icmp_error) {
+		__u8 tcp_flags = pkt->tcp_flags;
+		__u8 seen = 0;
+
+		if (tcp_flags & SVR_TCP_FLAG_SYN)
+			seen |= SVR_TCP_SEEN_SYN;
+		else if (tcp_flags & SVR_TCP_FLAG_ACK)
+			seen |= SVR_TCP_SEEN_ACK;
+		if (tcp_flags & SVR_TCP_FLAG_FIN)
+			seen |= SVR_TCP_SEEN_FIN;
+		if (tcp_flags & SVR_TCP_FLAG_RST)
+			seen |= SVR_TCP_SEEN_RST;
+		/* Write only when a bit is new: no cache-line bouncing on established flows. A
+		 * plain store (BPF has no byte atomics); a flow's packets arrive on one CPU. */
+		if ((val->tcp_state & seen) != seen)
+			val->tcp_state |= seen;
+	}
+}
+
+/* A session hit. Global (verified once, separately): see the comment at the top. */
+__noinline int svr_hit(struct xdp_md *ctx, struct svr_run *run, struct svr_session_value *val)
+{
+	struct svr_next_hop next_hop;
+	struct svr_packet *pkt;
+	__u8 action;
+	int outcome;
+
+	if (!ctx || !run || !val)
+		return SVR_DROP(SESSION_DENY); /* cannot happen: the verifier wants the checks */
+	pkt = &run->pkt;
+	action = val->action;
+
+	if (action == SVR_ACTION_DROP) {
+		svr_account(run, val);
+		return SVR_DROP(SESSION_DENY);
+	}
+	if (action == SVR_ACTION_PUNT)
+		return SVR_PUNT(SESSION_ACTION);
+	if (val->flags & SVR_SESSION_F_METADATA_PENDING)
+		return SVR_PUNT(METADATA_PENDING);
+	if (svr_has_cookie(ctx, pkt))
+		return SVR_PUNT(COOKIE);
+	if (action == SVR_ACTION_PASS) {
+		/* Local delivery: the kernel does not decrement TTL for it, and if it routes the
+		 * packet on it decrements itself. */
+		outcome = svr_rewrite(ctx, pkt, val, 0);
+		if (outcome != SVR_NEXT)
+			return outcome;
+		svr_account(run, val);
+		return SVR_PASS(SESSION_ACTION);
+	}
+	if (action != SVR_ACTION_FORWARD)
+		return SVR_PUNT(SESSION_ACTION); /* an action this program does not know */
+
+	if (svr_ttl(ctx, pkt) <= 1)
+		return SVR_PASS(TTL_EXPIRED);
+
+	if (val->flags & SVR_SESSION_F_USE_FIB) {
+		outcome = svr_fib_next_hop(ctx, run, val, &next_hop);
+		if (outcome == SVR_FIB_NO_NEIGH) {
+			/* The kernel resolves the neighbour and forwards, decrementing TTL itself. */
+			outcome = svr_rewrite(ctx, pkt, val, 0);
+			if (outcome != SVR_NEXT)
+				return outcome;
+			svr_account(run, val);
+			return SVR_PASS(NO_NEIGH);
+		}
+		if (outcome != SVR_NEXT)
+			return outcome;
+	} else {
+		__builtin_memcpy(next_hop.dst_mac, val->dst_mac, ETH_ALEN);
+		__builtin_memcpy(next_hop.src_mac, val->src_mac, ETH_ALEN);
+		next_hop.ifindex = val->egress_ifindex;
+	}
+
+	outcome = svr_rewrite(ctx, pkt, val, 1);
+	if (outcome != SVR_NEXT)
+		return outcome;
+	outcome = svr_write_l2(ctx, run, &next_hop, val->egress_vlan);
+	if (outcome != SVR_NEXT)
+		return outcome;
+	if (bpf_redirect_map(&tx_ports, next_hop.ifindex, XDP_DROP) != XDP_REDIRECT)
+		return SVR_DROP(NO_TX_PORT);
+	svr_account(run, val);
+	return SVR_FORWARD;
+}
+
+static __always_inline int svr_process(struct xdp_md *ctx, struct svr_run *run)
+{
+	struct svr_frame frame = {
+		.data = (void *)(long)ctx->data,
+		.data_end = (void *)(long)ctx->data_end,
+	};
+	struct svr_session_value *val;
+	struct svr_iface *iface;
+	__u32 queue;
+	int outcome;
+
+	iface = bpf_map_lookup_elem(&ifaces, &run->ifindex);
+	if (!iface || !(iface->flags & SVR_IFACE_F_ROUTER))
+		return SVR_PASS(UNCONFIGURED);
+	queue = ctx->rx_queue_index;
+	if (queue >= iface->punt_queue_count)
+		queue = 0;
+	run->punt_index = iface->punt_queue_base + queue;
+
+	run->key.ingress_ifindex = run->ifindex;
+	outcome = svr_parse(&run->pkt, &run->key, &frame);
+	if (outcome != SVR_NEXT)
+		return outcome;
+
+	val = bpf_map_lookup_elem(&sessions, &run->key);
+	if (!val)
+		return svr_miss(ctx, run);
+	return svr_hit(ctx, run, val);
+}
 
 SEC("xdp")
 int svr_xdp_ingress(struct xdp_md *ctx)
 {
-	return XDP_PASS;
+	struct svr_run run = {};
+
+	run.ifindex = ctx->ingress_ifindex;
+	run.frame_len = ctx->data_end - ctx->data;
+	return svr_exit(ctx, &run, svr_process(ctx, &run));
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

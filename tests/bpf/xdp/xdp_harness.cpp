@@ -1,0 +1,246 @@
+#include "xdp_harness.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <xdp/xsk.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "svr_common.h"
+#include "svr_config.h" // the skeleton names struct svr_xdp_config without including it
+#include "svr_xdp.skel.h"
+
+namespace svr::test {
+
+namespace {
+
+std::string describe(const char* what, int err)
+{
+    return std::string(what) + ": " + std::strerror(err < 0 ? -err : err);
+}
+
+// Map setup failing is a broken test environment, not a test outcome: throw.
+void check(int rc, const char* what)
+{
+    if (rc != 0) {
+        throw std::runtime_error(describe(what, rc == -1 ? errno : rc));
+    }
+}
+
+} // namespace
+
+struct PuntSocket::Rings {
+    xsk_ring_prod fill{};
+    xsk_ring_cons completion{};
+    xsk_ring_cons rx{};
+};
+
+std::unique_ptr<PuntSocket> PuntSocket::create(std::string& error)
+{
+    std::unique_ptr<PuntSocket> sock(new PuntSocket());
+    sock->rings_ = std::make_unique<Rings>();
+    sock->umem_size_ = 64 * 4096;
+    void* area = mmap(nullptr, sock->umem_size_, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED) {
+        error = describe("mmap umem", errno);
+        return nullptr;
+    }
+    sock->umem_area_ = area;
+    int rc = xsk_umem__create(&sock->umem_, area, sock->umem_size_, &sock->rings_->fill,
+                              &sock->rings_->completion, nullptr);
+    if (rc != 0) {
+        error = describe("xsk_umem__create", rc);
+        return nullptr;
+    }
+    xsk_socket_config config{};
+    config.rx_size = XSK_RING_CONS__DEFAULT_NUM_DESCS;
+    config.tx_size = XSK_RING_PROD__DEFAULT_NUM_DESCS;
+    config.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD; // never attach to lo
+    config.bind_flags = XDP_COPY;
+    // One socket per queue: another test process may hold lo's queue 0 for a moment.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        rc = xsk_socket__create(&sock->socket_, "lo", 0, sock->umem_, &sock->rings_->rx,
+                                nullptr, &config);
+        if (rc != -EBUSY) {
+            break;
+        }
+        usleep(20 * 1000);
+    }
+    if (rc != 0) {
+        error = describe("xsk_socket__create on lo", rc);
+        return nullptr;
+    }
+    return sock;
+}
+
+PuntSocket::~PuntSocket()
+{
+    if (socket_) {
+        xsk_socket__delete(socket_);
+    }
+    if (umem_) {
+        xsk_umem__delete(umem_);
+    }
+    if (umem_area_) {
+        munmap(umem_area_, umem_size_);
+    }
+}
+
+int PuntSocket::fd() const
+{
+    return xsk_socket__fd(socket_);
+}
+
+std::unique_ptr<XdpProgram> XdpProgram::load(const XdpConfig& config, std::string& error)
+{
+    std::unique_ptr<XdpProgram> program(new XdpProgram());
+    program->skel_ = svr_xdp__open();
+    if (!program->skel_) {
+        error = describe("svr_xdp__open", errno);
+        return nullptr;
+    }
+    bpf_map* map = nullptr;
+    bpf_object__for_each_map(map, program->skel_->obj)
+    {
+        if (int rc = bpf_map__set_pin_path(map, nullptr); rc != 0) {
+            error = describe("bpf_map__set_pin_path", rc);
+            return nullptr;
+        }
+    }
+    // Small tables, as the loader sizes them before load: a preallocated million-entry
+    // session table would make every test pay for ~200 MB.
+    for (bpf_map* sized : {program->skel_->maps.sessions, program->skel_->maps.dos_buckets}) {
+        if (int rc = bpf_map__set_max_entries(sized, 1024); rc != 0) {
+            error = describe("bpf_map__set_max_entries", rc);
+            return nullptr;
+        }
+    }
+    program->skel_->rodata->svr_xdp_cfg.dos_new_sessions_per_s = config.dos_new_sessions_per_s;
+    program->skel_->rodata->svr_xdp_cfg.dos_burst = config.dos_burst;
+    if (int rc = svr_xdp__load(program->skel_); rc != 0) {
+        error = describe("svr_xdp__load (verifier log above)", rc);
+        return nullptr;
+    }
+    return program;
+}
+
+XdpProgram::~XdpProgram()
+{
+    svr_xdp__destroy(skel_);
+}
+
+void XdpProgram::setIface(std::uint32_t ifindex, std::uint32_t flags, std::uint32_t punt_base,
+                          std::uint32_t punt_count)
+{
+    svr_iface iface{};
+    iface.flags = flags;
+    iface.punt_queue_base = punt_base;
+    iface.punt_queue_count = punt_count;
+    check(bpf_map__update_elem(skel_->maps.ifaces, &ifindex, sizeof ifindex, &iface,
+                               sizeof iface, BPF_ANY),
+          "ifaces update");
+}
+
+void XdpProgram::addSession(const svr_session_key& key, const svr_session_value& value)
+{
+    check(bpf_map__update_elem(skel_->maps.sessions, &key, sizeof key, &value, sizeof value,
+                               BPF_ANY),
+          "sessions update");
+}
+
+std::optional<svr_session_value> XdpProgram::session(const svr_session_key& key) const
+{
+    svr_session_value value{};
+    if (bpf_map__lookup_elem(skel_->maps.sessions, &key, sizeof key, &value, sizeof value, 0) !=
+        0) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+void XdpProgram::addLocal(std::uint8_t family, std::span<const std::uint8_t> addr,
+                          std::uint32_t flags, std::uint16_t port_min, std::uint16_t port_max)
+{
+    svr_addr_key key{};
+    key.family = family;
+    std::memcpy(key.addr, addr.data(), std::min<std::size_t>(addr.size(), sizeof key.addr));
+    svr_local_addr local{};
+    local.flags = flags;
+    local.waypoint_port_min = port_min;
+    local.waypoint_port_max = port_max;
+    check(bpf_map__update_elem(skel_->maps.local_addrs, &key, sizeof key, &local, sizeof local,
+                               BPF_ANY),
+          "local_addrs update");
+}
+
+void XdpProgram::addTxPort(std::uint32_t ifindex)
+{
+    check(bpf_map__update_elem(skel_->maps.tx_ports, &ifindex, sizeof ifindex, &ifindex,
+                               sizeof ifindex, BPF_ANY),
+          "tx_ports update");
+}
+
+void XdpProgram::addPuntSocket(std::uint32_t index, int xsk_fd)
+{
+    const std::uint32_t fd = static_cast<std::uint32_t>(xsk_fd);
+    check(bpf_map__update_elem(skel_->maps.xsks, &index, sizeof index, &fd, sizeof fd, BPF_ANY),
+          "xsks update");
+}
+
+RunResult XdpProgram::run(const Bytes& frame, std::uint32_t ifindex, std::uint32_t rx_queue) const
+{
+    Bytes out(frame.size() + 512);
+    xdp_md md{};
+    md.ingress_ifindex = ifindex;
+    md.rx_queue_index = rx_queue;
+    md.data_end = static_cast<std::uint32_t>(frame.size()); // the kernel insists on it
+    bpf_test_run_opts opts{};
+    opts.sz = sizeof opts;
+    opts.data_in = frame.data();
+    opts.data_size_in = static_cast<std::uint32_t>(frame.size());
+    opts.data_out = out.data();
+    opts.data_size_out = static_cast<std::uint32_t>(out.size());
+    opts.ctx_in = &md;
+    opts.ctx_size_in = sizeof md;
+    opts.ctx_out = &md;
+    opts.ctx_size_out = sizeof md;
+    opts.repeat = 1;
+    check(bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.svr_xdp_ingress), &opts),
+          "bpf_prog_test_run_opts");
+    // The output starts at data_meta; ctx_out.data is the offset of the frame within it.
+    out.resize(opts.data_size_out);
+    RunResult result;
+    result.action = static_cast<int>(opts.retval);
+    const std::size_t meta_len = std::min<std::size_t>(md.data, out.size());
+    result.metadata.assign(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(meta_len));
+    result.frame.assign(out.begin() + static_cast<std::ptrdiff_t>(meta_len), out.end());
+    return result;
+}
+
+svr_stats XdpProgram::stats(std::uint32_t slot) const
+{
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) {
+        throw std::runtime_error("libbpf_num_possible_cpus failed");
+    }
+    std::vector<svr_stats> per_cpu(static_cast<std::size_t>(cpus));
+    check(bpf_map__lookup_elem(skel_->maps.stats, &slot, sizeof slot, per_cpu.data(),
+                               per_cpu.size() * sizeof(svr_stats), 0),
+          "stats lookup");
+    svr_stats total{};
+    auto* sum = reinterpret_cast<std::uint64_t*>(&total);
+    for (const svr_stats& cpu : per_cpu) {
+        const auto* counters = reinterpret_cast<const std::uint64_t*>(&cpu);
+        for (std::size_t i = 0; i < sizeof(svr_stats) / sizeof(std::uint64_t); ++i) {
+            sum[i] += counters[i];
+        }
+    }
+    return total;
+}
+
+} // namespace svr::test

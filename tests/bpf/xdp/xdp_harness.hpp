@@ -1,0 +1,85 @@
+// Test harness for the XDP program: the skeleton loaded with every map unpinned (tests never
+// touch /sys/fs/bpf), map setup helpers, BPF_PROG_TEST_RUN, per-CPU stats summing, and an
+// AF_XDP socket on lo so that punts can complete.
+#pragma once
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "packet_builder.hpp"
+#include "svr_iface.h"
+#include "svr_session.h"
+#include "svr_stats.h"
+
+struct svr_xdp;
+struct xsk_socket;
+struct xsk_umem;
+
+namespace svr::test {
+
+// lo: a real device with one rx queue, valid as BPF_PROG_TEST_RUN ingress and as a
+// tx_ports/xsks target. Nothing is ever attached to it.
+inline constexpr std::uint32_t kLoopbackIfindex = 1;
+
+struct RunResult {
+    int action = -1; // XDP_*
+    Bytes frame;     // output frame (metadata stripped)
+    Bytes metadata;  // XDP metadata in front of the frame (punts)
+};
+
+// A bound AF_XDP socket on lo queue 0 in copy mode, without loading any XDP program.
+class PuntSocket {
+public:
+    static std::unique_ptr<PuntSocket> create(std::string& error);
+    ~PuntSocket();
+    PuntSocket(const PuntSocket&) = delete;
+    PuntSocket& operator=(const PuntSocket&) = delete;
+    int fd() const;
+
+private:
+    PuntSocket() = default;
+    void* umem_area_ = nullptr;
+    std::size_t umem_size_ = 0;
+    xsk_umem* umem_ = nullptr;
+    xsk_socket* socket_ = nullptr;
+    struct Rings;
+    std::unique_ptr<Rings> rings_;
+};
+
+struct XdpConfig {
+    std::uint32_t dos_new_sessions_per_s = 0;
+    std::uint32_t dos_burst = 0;
+};
+
+class XdpProgram {
+public:
+    // Opens, unpins every map, sets the rodata config and loads. Empty + error on failure.
+    static std::unique_ptr<XdpProgram> load(const XdpConfig& config, std::string& error);
+    ~XdpProgram();
+    XdpProgram(const XdpProgram&) = delete;
+    XdpProgram& operator=(const XdpProgram&) = delete;
+
+    void setIface(std::uint32_t ifindex, std::uint32_t flags, std::uint32_t punt_base = 0,
+                  std::uint32_t punt_count = 1);
+    void addSession(const svr_session_key& key, const svr_session_value& value);
+    std::optional<svr_session_value> session(const svr_session_key& key) const;
+    void addLocal(std::uint8_t family, std::span<const std::uint8_t> addr, std::uint32_t flags,
+                  std::uint16_t port_min = 0, std::uint16_t port_max = 0);
+    void addTxPort(std::uint32_t ifindex);
+    void addPuntSocket(std::uint32_t index, int xsk_fd);
+
+    RunResult run(const Bytes& frame, std::uint32_t ifindex = kLoopbackIfindex,
+                  std::uint32_t rx_queue = 0) const;
+    svr_stats stats(std::uint32_t slot = kLoopbackIfindex) const;
+
+private:
+    XdpProgram() = default;
+    svr_xdp* skel_ = nullptr;
+};
+
+} // namespace svr::test
