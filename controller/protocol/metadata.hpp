@@ -1,4 +1,4 @@
-// SVR metadata (draft-menon-svr §10, as rebuilt in /work/shared/reference/svr-protocol.md §3-4):
+// SVR metadata (draft-menon-svr §10, as rebuilt in ../shared/reference/svr-protocol.md §3-4):
 // typed TLV values and the metadata block they live in. Wire layout and every choice the draft
 // leaves open: docs/protocol.md.
 #pragma once

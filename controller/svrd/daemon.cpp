@@ -23,7 +23,8 @@ namespace {
 
 constexpr std::uint64_t kTickNs = 1'000'000'000ULL;
 constexpr int kHeldRetryMs = 10;
-constexpr std::size_t kFramesPerPoll = 64;
+constexpr std::size_t kFramesPerPoll = 256;
+constexpr int kDrainRounds = 8; // then the other sockets and the timers get their turn
 
 class Daemon {
 public:
@@ -227,6 +228,12 @@ void Daemon::writeStatus() const
     status["config"] = options_.configFile;
     status["sessions_active"] = state_.sessions.size();
     status["counters"] = state_.counters.all();
+    const LatencySamples& latency = state_.firstPacketLatency;
+    status["first_packet_latency_us"] = {
+        {"samples", latency.count()},
+        {"p50", static_cast<double>(latency.quantile(0.5)) / 1000.0},
+        {"p99", static_cast<double>(latency.quantile(0.99)) / 1000.0},
+    };
     std::error_code error;
     const std::filesystem::path path(options_.statusFile);
     std::filesystem::create_directories(path.parent_path(), error);
@@ -284,13 +291,19 @@ int Daemon::loop(int signalFd)
                 continue;
             }
             auto [socket, ifindex] = sockets[i - 1];
-            auto frames = socket->receive(0, kFramesPerPoll);
-            if (!frames) {
-                state_.counters.add("punt.receive-errors");
-                continue;
-            }
-            for (const auto& frame : *frames) {
-                pipeline_.handle(frame, ifindex);
+            // Drain the ring (bounded): a full RX ring makes the kernel drop punts.
+            for (int round = 0; round < kDrainRounds; ++round) {
+                auto frames = socket->receive(0, kFramesPerPoll);
+                if (!frames) {
+                    state_.counters.add("punt.receive-errors");
+                    break;
+                }
+                for (const auto& frame : *frames) {
+                    pipeline_.handle(frame, ifindex);
+                }
+                if (frames->size() < kFramesPerPoll) {
+                    break;
+                }
             }
         }
         const std::uint64_t after = fastpath::monotonicNowNs();

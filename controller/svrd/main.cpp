@@ -48,7 +48,7 @@ int main(int argc, char** argv)
 {
     CLI::App app{"svrd - Secure Vector Routing router controller"};
     Options options;
-    app.add_option("--check-config", options.checkConfigFile,
+    auto* checkOption = app.add_option("--check-config", options.checkConfigFile,
                    "validate a router configuration (RFC 7951 JSON) and exit: 0 when valid")
         ->check(CLI::ExistingFile);
     auto* configOption =
@@ -65,7 +65,7 @@ int main(int argc, char** argv)
         ->needs(configOption);
     app.add_option("--xdp-mode", options.xdpMode, "native (default) or generic")
         ->needs(configOption);
-    app.require_option(1, 1);
+    configOption->excludes(checkOption);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -74,6 +74,10 @@ int main(int argc, char** argv)
     }
     if (!options.checkConfigFile.empty()) {
         return checkConfig(options.checkConfigFile);
+    }
+    if (options.daemon.configFile.empty()) {
+        fmt::print(stderr, "svrd: give --check-config FILE or --config FILE (see --help)\n");
+        return kUsage;
     }
     auto mode = svr::fastpath::parseXdpMode(options.xdpMode);
     if (!mode) {

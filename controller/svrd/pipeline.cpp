@@ -57,13 +57,47 @@ Pipeline::HeldSession* Pipeline::heldByKey(const svr_session_key& key)
     return nullptr;
 }
 
+std::optional<fastpath::MacAddress> Pipeline::nextHopMac(std::uint32_t ifindex,
+                                                         const fastpath::IpAddress& address,
+                                                         std::uint64_t nowNs)
+{
+    std::string cacheKey(reinterpret_cast<const char*>(&ifindex), sizeof(ifindex));
+    cacheKey.append(reinterpret_cast<const char*>(address.bytes.data()), address.bytes.size());
+    if (const auto cached = macCache_.find(cacheKey);
+        cached != macCache_.end() && cached->second.expiresNs > nowNs) {
+        return cached->second.mac;
+    }
+    auto mac = neighbours_.lookup(ifindex, address);
+    if (!mac) {
+        logInfo("neighbour lookup of {}: {}", fastpath::formatIpAddress(address),
+                mac.error().describe());
+        return std::nullopt;
+    }
+    if (!mac->has_value()) {
+        return std::nullopt;
+    }
+    if (macCache_.size() > 65536) {
+        macCache_.clear(); // bounded: many next hops only cost lookups
+    }
+    macCache_[cacheKey] = CachedMac{**mac, nowNs + kNeighbourCacheNs};
+    return **mac;
+}
+
 void Pipeline::handle(const fastpath::PuntFrame& punted, std::uint32_t socketIfindex)
+{
+    const std::uint64_t startNs = fastpath::monotonicNowNs();
+    handleFrame(punted, socketIfindex);
+    state_.firstPacketLatency.add(fastpath::monotonicNowNs() - startNs);
+}
+
+void Pipeline::handleFrame(const fastpath::PuntFrame& punted, std::uint32_t socketIfindex)
 {
     Counters& counters = state_.counters;
     counters.add("punt.received");
     const std::uint32_t ingressIfindex =
         punted.hasMeta ? punted.meta.ingress_ifindex : socketIfindex;
-    const std::uint16_t reason = punted.hasMeta ? punted.meta.reason : SVR_PUNT_MISS;
+    const std::uint16_t reason =
+        punted.hasMeta ? punted.meta.reason : static_cast<std::uint16_t>(SVR_PUNT_MISS);
     if (reason != SVR_PUNT_MISS && reason != SVR_PUNT_SESSION_ACTION) {
         // Waypoint, cookie and fragment handling belong to the SVR peer issue.
         counters.add("drop.punt-reason." + puntReasonName(reason));
@@ -98,10 +132,10 @@ void Pipeline::handle(const fastpath::PuntFrame& punted, std::uint32_t socketIfi
         }
         return;
     }
-    startSession(std::move(frame), ingressIfindex, key);
+    startSession(std::move(frame), ingressIfindex);
 }
 
-void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex, const svr_session_key& key)
+void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex)
 {
     Counters& counters = state_.counters;
     const ParsedPacket& packet = frame.packet;
@@ -233,14 +267,9 @@ void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex, const svr
                                           1'000'000'000ULL,
                         .frames = {}};
     session.frames.push_back(std::move(frame));
-    auto mac = neighbours_.lookup(session.nextHopIfindex, session.nextHop);
-    if (mac && mac->has_value()) {
-        install(session, **mac);
+    if (const auto mac = nextHopMac(session.nextHopIfindex, session.nextHop, spec.createdNs)) {
+        install(session, *mac);
         return;
-    }
-    if (!mac) {
-        logInfo("neighbour lookup of {}: {}", fastpath::formatIpAddress(session.nextHop),
-                mac.error().describe());
     }
     if (Status managed = neighbours_.manage(session.nextHopIfindex, session.nextHop); !managed) {
         logInfo("{}", managed.error().describe());
@@ -301,9 +330,8 @@ void Pipeline::retryHeld(std::uint64_t nowNs)
 {
     std::vector<HeldSession> waiting;
     for (auto& session : held_) {
-        auto mac = neighbours_.lookup(session.nextHopIfindex, session.nextHop);
-        if (mac && mac->has_value()) {
-            install(session, **mac);
+        if (const auto mac = nextHopMac(session.nextHopIfindex, session.nextHop, nowNs)) {
+            install(session, *mac);
         } else if (nowNs >= session.deadlineNs) {
             state_.counters.add("drop.neighbour-unresolved");
             logInfo("next hop {} unresolved: session {} refused",

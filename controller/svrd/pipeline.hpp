@@ -16,6 +16,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "fastpath/punt_socket.hpp"
@@ -27,6 +30,7 @@ namespace svr::svrd {
 
 inline constexpr std::size_t kMaxHeldFrames = 16;
 inline constexpr std::chrono::seconds kNeighbourWait{3};
+inline constexpr std::uint64_t kNeighbourCacheNs = 1'000'000'000ULL;
 
 class Pipeline {
 public:
@@ -57,15 +61,27 @@ private:
         std::vector<Frame> frames;
     };
 
-    void startSession(Frame frame, std::uint32_t ingressIfindex, const svr_session_key& key);
+    void handleFrame(const fastpath::PuntFrame& frame, std::uint32_t socketIfindex);
+    void startSession(Frame frame, std::uint32_t ingressIfindex);
     void install(HeldSession& session, const fastpath::MacAddress& nextHopMac);
     void sendWithSession(const Frame& frame, const svr_session_value& value);
     void releaseNat(const SessionRecord& record);
     HeldSession* heldByKey(const svr_session_key& key);
 
+    // A resolved MAC is reused for kNeighbourCacheNs instead of asking the kernel per first
+    // packet; the kernel keeps the managed entry fresh, so the copy is at most that stale.
+    std::optional<fastpath::MacAddress> nextHopMac(std::uint32_t ifindex,
+                                                   const fastpath::IpAddress& address,
+                                                   std::uint64_t nowNs);
+    struct CachedMac {
+        fastpath::MacAddress mac{};
+        std::uint64_t expiresNs = 0;
+    };
+
     RouterState& state_;
     NeighbourTable& neighbours_;
     std::vector<HeldSession> held_;
+    std::unordered_map<std::string, CachedMac> macCache_;
 };
 
 } // namespace svr::svrd

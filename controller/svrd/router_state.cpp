@@ -1,6 +1,19 @@
 #include "svrd/router_state.hpp"
 
+#include <algorithm>
+
 namespace svr::svrd {
+
+std::uint64_t LatencySamples::quantile(double q) const
+{
+    if (samples_.empty()) {
+        return 0;
+    }
+    std::vector<std::uint64_t> sorted = samples_;
+    const auto index = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1));
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(index), sorted.end());
+    return sorted[index];
+}
 
 const Port* RouterState::portByName(std::string_view name) const
 {

@@ -34,6 +34,29 @@ private:
     std::map<std::string, std::uint64_t> values_;
 };
 
+// First-packet handling times (punt received → sent or refused) of the last kSamples packets,
+// for the status file's p50/p99: the latency svrd adds to a session's first packet.
+class LatencySamples {
+public:
+    static constexpr std::size_t kSamples = 4096;
+    void add(std::uint64_t ns)
+    {
+        if (samples_.size() < kSamples) {
+            samples_.push_back(ns);
+        } else {
+            samples_[next_] = ns;
+        }
+        next_ = (next_ + 1) % kSamples;
+    }
+    // The q-quantile (0..1) in nanoseconds; 0 without samples.
+    std::uint64_t quantile(double q) const;
+    std::size_t count() const { return samples_.size(); }
+
+private:
+    std::vector<std::uint64_t> samples_;
+    std::size_t next_ = 0;
+};
+
 // A router interface of the configuration, attached, with its punt sockets (one per rx
 // queue; the first also sends first packets out).
 struct Port {
@@ -51,6 +74,7 @@ struct RouterState {
     SessionIndex sessions;
     NatPools nat;
     Counters counters;
+    LatencySamples firstPacketLatency;
     std::uint64_t nextSessionId = 1;
 
     const Port* portByName(std::string_view name) const;

@@ -67,7 +67,7 @@ std::vector<ExpiredSession> findExpired(const std::vector<fastpath::SessionEntry
         bool finBoth = true;
         bool ackBoth = true;
         for (const auto& entry : group) {
-            lastSeen = std::max(lastSeen, entry.value.last_seen_ns);
+            lastSeen = std::max<std::uint64_t>(lastSeen, entry.value.last_seen_ns);
             reset = reset || (entry.value.tcp_state & SVR_TCP_SEEN_RST);
             finBoth = finBoth && (entry.value.tcp_state & SVR_TCP_SEEN_FIN);
             ackBoth = ackBoth && (entry.value.tcp_state & SVR_TCP_SEEN_ACK);
