@@ -35,7 +35,7 @@ enum svr_drop_reason {
 	SVR_DROP_DOS_LIMIT = 11,      /* new-session rate of this source over its limit */
 	SVR_DROP_SESSION_DENY = 12,   /* session action SVR_ACTION_DROP */
 	SVR_DROP_NO_TX_PORT = 13,     /* egress ifindex not in tx_ports */
-	SVR_DROP_FIB = 14,            /* FIB says blackhole, unreachable or prohibited */
+	SVR_DROP_FIB = 14,            /* FIB: blackhole, unreachable, prohibited, forwarding off */
 	SVR_DROP_ADJUST_FAILED = 15,  /* VLAN push/pop could not resize the frame */
 	SVR_DROP_REASON_MAX
 };

@@ -598,9 +598,10 @@ static __always_inline int svr_fib_next_hop(struct xdp_md *ctx, struct svr_run *
 	case BPF_FIB_LKUP_RET_NOT_FWDED:
 		return SVR_PASS(LOCAL);
 	default:
-		/* Forwarding disabled, tunnels, no source address: the kernel decides, as it
-		 * does for a missing neighbour. */
-		return SVR_PASS(NO_NEIGH);
+		/* Forwarding disabled on the ingress interface (how svrd runs routers: use cached
+		 * MACs there), tunnels, no source address. Passing the packet untranslated would
+		 * let a kernel that does forward bypass the session's NAT. */
+		return SVR_DROP(FIB);
 	}
 }
 
