@@ -7,7 +7,9 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
+#include <string_view>
 
 #include "config/semantic_checks.hpp"
 
@@ -145,17 +147,91 @@ std::vector<Issue> locateMissingNode(const lyd_node* tree, const Issue& issue)
     return located;
 }
 
+// The one message for a malformed key: it must never quote the value, which is a secret.
+constexpr std::string_view kKeyFormatMessage = "a key needs 64 hexadecimal digits";
+constexpr std::string_view kKeyTypedef = "hex-key-256";
+
+// Collects the names of the parsed schema's leaves typed hex-key-256, groupings included.
+void collectKeyLeaves(const lysp_node* first, std::set<std::string, std::less<>>& names)
+{
+    for (const lysp_node* node = first; node != nullptr; node = node->next) {
+        if (node->nodetype == LYS_LEAF) {
+            std::string_view type = reinterpret_cast<const lysp_node_leaf*>(node)->type.name;
+            if (const auto colon = type.find(':'); colon != std::string_view::npos) {
+                type.remove_prefix(colon + 1);
+            }
+            if (type == kKeyTypedef) {
+                names.emplace(node->name);
+            }
+        }
+        if (const lysp_node_grp* groupings = lysp_node_groupings(node); groupings != nullptr) {
+            collectKeyLeaves(&groupings->node, names);
+        }
+        collectKeyLeaves(lysp_node_child(node), names);
+    }
+}
+
+std::set<std::string, std::less<>> keyLeafNames(const ly_ctx* context)
+{
+    std::set<std::string, std::less<>> names;
+    std::uint32_t index = 0;
+    // Every module: a key leaf may sit in a grouping of svr-types used by svr.
+    while (const lys_module* module = ly_ctx_get_module_iter(context, &index)) {
+        if (module->parsed == nullptr) {
+            continue;
+        }
+        collectKeyLeaves(module->parsed->data, names);
+        if (module->parsed->groupings != nullptr) {
+            collectKeyLeaves(&module->parsed->groupings->node, names);
+        }
+    }
+    return names;
+}
+
+// The name of the last node of a data path: predicates (which may quote '/') and the module
+// prefix removed.
+std::string lastNodeName(std::string_view path)
+{
+    std::string bare;
+    int depth = 0;
+    char quote = 0;
+    for (const char c : path) {
+        if (quote != 0) {
+            quote = c == quote ? 0 : quote;
+        } else if (depth > 0 && (c == '\'' || c == '"')) {
+            quote = c;
+        } else if (c == '[') {
+            ++depth;
+        } else if (c == ']') {
+            --depth;
+        } else if (depth == 0) {
+            bare.push_back(c);
+        }
+    }
+    std::string name = bare.substr(bare.rfind('/') + 1);
+    if (const auto colon = name.find(':'); colon != std::string::npos) {
+        name.erase(0, colon + 1);
+    }
+    return name;
+}
+
 std::vector<Issue> libyangIssues(const ly_ctx* context, std::string_view fallback,
                                  const lyd_node* tree = nullptr)
 {
     std::vector<Issue> issues;
+    // libyang quotes a value that fails its pattern; for a key that would leak the secret.
+    const auto keyLeaves = keyLeafNames(context);
     for (const ly_err_item* item = ly_err_first(context); item != nullptr; item = item->next) {
         if (item->level != LY_LLERR) {
             continue;
         }
+        const std::string_view location = item->path != nullptr ? item->path : "";
         auto [issue, schemaLocation] =
-            issueFromLibyang(item->path != nullptr ? item->path : "",
-                             item->msg != nullptr ? item->msg : std::string(fallback));
+            issueFromLibyang(location, item->msg != nullptr ? item->msg : std::string(fallback));
+        // A schema location names a node with no instance, so no value to hide.
+        if (!schemaLocation && keyLeaves.contains(lastNodeName(issue.path))) {
+            issue = issueFromLibyang(location, std::string(kKeyFormatMessage)).issue;
+        }
         if (schemaLocation) {
             for (auto& located : locateMissingNode(tree, issue)) {
                 issues.push_back(std::move(located));
@@ -269,7 +345,7 @@ public:
     {
         Key256 bytes{};
         if (hex.size() != bytes.size() * 2) {
-            issues_.push_back(Issue{path, "a key needs 64 hexadecimal digits"});
+            issues_.push_back(Issue{path, std::string(kKeyFormatMessage)});
             return bytes;
         }
         for (std::size_t i = 0; i < bytes.size(); ++i) {

@@ -37,6 +37,7 @@ struct PuntSocket::Impl {
     std::vector<std::uint64_t> freeTxFrames;
     UniqueFd xsksMap; // our own reference: the map outlives the FastPath that gave it
     std::uint32_t slot = 0;
+    std::uint32_t ifindex = 0; // the interface the socket is bound to
     bool inMap = false;
 
     ~Impl()
@@ -99,6 +100,7 @@ Result<std::unique_ptr<PuntSocket>> PuntSocket::open(const MapFds& maps, const s
 
     auto impl = std::make_unique<Impl>();
     impl->slot = iface->punt_queue_base + queue;
+    impl->ifindex = *ifindex;
     impl->xsksMap.reset(::fcntl(maps.xsks, F_DUPFD_CLOEXEC, 0));
     if (!impl->xsksMap.valid()) {
         return Error::fromErrno(errno, "duplicate the xsks map fd");
@@ -180,16 +182,21 @@ Result<std::vector<PuntFrame>> PuntSocket::receive(int timeoutMs, std::size_t ma
     }
     for (std::uint32_t i = 0; i < received; ++i) {
         const xdp_desc* desc = xsk_ring_cons__rx_desc(&impl_->rx, rxIndex + i);
-        const auto* data =
-            static_cast<const std::uint8_t*>(xsk_umem__get_data(impl_->area, desc->addr));
+        auto* data = static_cast<std::uint8_t*>(xsk_umem__get_data(impl_->area, desc->addr));
+        std::uint8_t* metaBytes = data - sizeof(svr_punt_meta);
         PuntFrame frame;
         // The kernel copies the XDP metadata right before the frame, inside the headroom.
-        std::memcpy(&frame.meta, data - sizeof(svr_punt_meta), sizeof(svr_punt_meta));
-        frame.hasMeta = frame.meta.magic == SVR_PUNT_MAGIC;
+        std::memcpy(&frame.meta, metaBytes, sizeof(svr_punt_meta));
+        // Meta naming another interface is stale or forged, not this frame's.
+        frame.hasMeta = frame.meta.magic == SVR_PUNT_MAGIC &&
+                        frame.meta.ingress_ifindex == impl_->ifindex;
         if (!frame.hasMeta) {
             frame.meta = svr_punt_meta{};
         }
         frame.data.assign(data, data + desc->len);
+        // Chunks are reused: a later frame whose bpf_xdp_adjust_meta failed must not
+        // inherit this frame's meta.
+        std::memset(metaBytes, 0, sizeof(svr_punt_meta));
         frames.push_back(std::move(frame));
         *xsk_ring_prod__fill_addr(&impl_->fill, fillIndex + i) =
             desc->addr - desc->addr % kFrameSize;

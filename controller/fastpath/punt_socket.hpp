@@ -17,7 +17,7 @@
 namespace svr::fastpath {
 
 struct PuntFrame {
-    bool hasMeta = false; // the frame carried svr_punt_meta (magic matched)
+    bool hasMeta = false; // svr_punt_meta present: magic matched, ingress is the bound iface
     svr_punt_meta meta{};
     std::vector<std::uint8_t> data; // from the Ethernet header on
 };

@@ -229,6 +229,32 @@ Status Aes256Cbc::decrypt(std::span<const std::uint8_t, kAesBlock> iv, std::span
     return {};
 }
 
+IvSource::IvSource(IvSource&& other) noexcept { takeFrom(other); }
+
+IvSource& IvSource::operator=(IvSource&& other) noexcept
+{
+    if (this != &other) {
+        discard();
+        takeFrom(other);
+    }
+    return *this;
+}
+
+IvSource::~IvSource() { discard(); }
+
+void IvSource::discard() noexcept
+{
+    OPENSSL_cleanse(pool_.data(), pool_.size());
+    used_ = kPoolSize;
+}
+
+void IvSource::takeFrom(IvSource& other) noexcept
+{
+    pool_ = other.pool_;
+    used_ = other.used_;
+    other.discard();
+}
+
 Status IvSource::next(std::span<std::uint8_t, kAesBlock> iv)
 {
     if (used_ + kAesBlock > pool_.size()) {

@@ -93,14 +93,27 @@ private:
 };
 
 // Per-packet IVs from OpenSSL's DRBG, fetched in 4 KiB batches: one RAND_bytes call serves
-// 256 packets. IVs are public, so holding them in memory is harmless. One per thread.
+// 256 packets. One per thread. Not copyable: a copy would hand out the same IVs twice. A
+// moved-from source is empty and refills from the DRBG. CBC needs IVs nobody can predict, so
+// the batch is cleansed when it is given up.
 class IvSource {
 public:
+    IvSource() = default;
+    IvSource(const IvSource&) = delete;
+    IvSource& operator=(const IvSource&) = delete;
+    IvSource(IvSource&& other) noexcept;
+    IvSource& operator=(IvSource&& other) noexcept;
+    ~IvSource();
+
     Status next(std::span<std::uint8_t, kAesBlock> iv);
 
 private:
-    std::array<std::uint8_t, 4096> pool_{};
-    std::size_t used_ = 4096;
+    static constexpr std::size_t kPoolSize = 4096;
+    void discard() noexcept;
+    void takeFrom(IvSource& other) noexcept;
+
+    std::array<std::uint8_t, kPoolSize> pool_{};
+    std::size_t used_ = kPoolSize; // kPoolSize: empty
 };
 
 } // namespace svr::protocol

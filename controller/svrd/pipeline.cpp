@@ -94,8 +94,11 @@ void Pipeline::handleFrame(const fastpath::PuntFrame& punted, std::uint32_t sock
 {
     Counters& counters = state_.counters;
     counters.add("punt.received");
-    const std::uint32_t ingressIfindex =
-        punted.hasMeta ? punted.meta.ingress_ifindex : socketIfindex;
+    // The socket's interface is the truth: meta naming another one is stale or forged.
+    if (punted.hasMeta && punted.meta.ingress_ifindex != socketIfindex) {
+        counters.add("punt.meta-ifindex-mismatch");
+    }
+    const std::uint32_t ingressIfindex = socketIfindex;
     const std::uint16_t reason =
         punted.hasMeta ? punted.meta.reason : static_cast<std::uint16_t>(SVR_PUNT_MISS);
     if (reason != SVR_PUNT_MISS && reason != SVR_PUNT_SESSION_ACTION) {

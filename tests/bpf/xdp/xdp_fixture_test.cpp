@@ -5,6 +5,7 @@
 #include <linux/bpf.h>
 #include <netinet/in.h>
 
+#include <cerrno>
 #include <cstring>
 #include <functional>
 #include <gtest/gtest.h>
@@ -1410,9 +1411,14 @@ TEST_P(XdpFixtureTest, Run)
     const Case& c = GetParam();
     if (c.punt_socket) {
         std::string error;
-        socket_ = PuntSocket::create(error);
+        int error_code = 0;
+        socket_ = PuntSocket::create(error, error_code);
         if (!socket_) {
-            GTEST_SKIP() << "cannot bind an AF_XDP copy-mode socket to lo: " << error;
+            if (error_code == EAFNOSUPPORT || error_code == EOPNOTSUPP ||
+                error_code == EPROTONOSUPPORT) {
+                GTEST_SKIP() << "kernel lacks AF_XDP (CONFIG_XDP_SOCKETS): " << error;
+            }
+            FAIL() << "cannot bind an AF_XDP copy-mode socket to lo: " << error;
         }
         program_->addPuntSocket(0, socket_->fd());
     }

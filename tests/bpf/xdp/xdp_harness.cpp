@@ -39,21 +39,24 @@ struct PuntSocket::Rings {
     xsk_ring_cons rx{};
 };
 
-std::unique_ptr<PuntSocket> PuntSocket::create(std::string& error)
+std::unique_ptr<PuntSocket> PuntSocket::create(std::string& error, int& error_code)
 {
+    error_code = 0;
     std::unique_ptr<PuntSocket> sock(new PuntSocket());
     sock->rings_ = std::make_unique<Rings>();
     sock->umem_size_ = 64 * 4096;
     void* area = mmap(nullptr, sock->umem_size_, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (area == MAP_FAILED) {
-        error = describe("mmap umem", errno);
+        error_code = errno;
+        error = describe("mmap umem", error_code);
         return nullptr;
     }
     sock->umem_area_ = area;
     int rc = xsk_umem__create(&sock->umem_, area, sock->umem_size_, &sock->rings_->fill,
                               &sock->rings_->completion, nullptr);
     if (rc != 0) {
+        error_code = -rc;
         error = describe("xsk_umem__create", rc);
         return nullptr;
     }
@@ -72,6 +75,7 @@ std::unique_ptr<PuntSocket> PuntSocket::create(std::string& error)
         usleep(20 * 1000);
     }
     if (rc != 0) {
+        error_code = -rc;
         error = describe("xsk_socket__create on lo", rc);
         return nullptr;
     }

@@ -35,7 +35,8 @@ struct RunResult {
 // A bound AF_XDP socket on lo queue 0 in copy mode, without loading any XDP program.
 class PuntSocket {
 public:
-    static std::unique_ptr<PuntSocket> create(std::string& error);
+    // On failure error_code is the positive errno, so callers can tell "no AF_XDP" from bugs.
+    static std::unique_ptr<PuntSocket> create(std::string& error, int& error_code);
     ~PuntSocket();
     PuntSocket(const PuntSocket&) = delete;
     PuntSocket& operator=(const PuntSocket&) = delete;

@@ -251,7 +251,7 @@ TEST(FastPathApi, MissingPinRootIsReported)
 
 TEST(FastPathApi, AttachDetachInPrivateNetns)
 {
-    enterPrivateNetns();
+    ASSERT_NO_FATAL_FAILURE(enterPrivateNetns());
     auto path = fp::FastPath::open(ephemeral());
     ASSERT_TRUE(path.ok()) << path.error().describe();
     const fp::MapFds maps = (*path)->maps();
@@ -335,7 +335,7 @@ TEST(FastPathApi, AttachDetachInPrivateNetns)
 
 TEST(FastPathApi, ForeignXdpProgramIsNotReplaced)
 {
-    enterPrivateNetns();
+    ASSERT_NO_FATAL_FAILURE(enterPrivateNetns());
     // Any XDP program that is not svr's: a trivial one loaded from raw instructions.
     const bpf_insn passProgram[] = {
         {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
@@ -361,7 +361,7 @@ TEST(FastPathApi, ForeignXdpProgramIsNotReplaced)
 
 TEST(FastPathApi, UnknownInterfaceIsReported)
 {
-    enterPrivateNetns();
+    ASSERT_NO_FATAL_FAILURE(enterPrivateNetns());
     auto path = fp::FastPath::open(ephemeral());
     ASSERT_TRUE(path.ok()) << path.error().describe();
     auto attached = (*path)->attach("nosuchif0");

@@ -25,7 +25,8 @@ s.bind(("10.10.2.10", 7))
 while True:
     data, peer = s.recvfrom(2048)
     s.sendto(data, peer)'
-sleep 1
+echo_ready() { in_ns "$SERVER" ss -uln | grep -q '10.10.2.10:7 '; }
+wait_for 10 echo_ready || fail "UDP echo server did not start"
 in_ns "$CLIENT" ping -c 1 -W 2 10.10.2.10 >/dev/null # resolves neighbours, warms up
 step "sending $SESSIONS first packets (distinct source ports) to the UDP echo service"
 begin=$(date +%s.%N)

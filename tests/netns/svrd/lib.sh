@@ -70,6 +70,9 @@ cleanup() {
   for ns in "$CLIENT" "$ROUTER" "$SERVER" "$INTERNET"; do
     ip netns del "$ns" 2>/dev/null
   done
+  # A failure inside link() can leave a veth end in the root namespace.
+  ip link del "tmp$ID-a" 2>/dev/null
+  ip link del "tmp$ID-b" 2>/dev/null
   if ((rc != 0)); then
     echo "--- svrd log:" >&2
     tail -n 40 "$SVRD_LOG" >&2 2>/dev/null
@@ -152,9 +155,23 @@ stop_svrd() {
   SVRD_PID=
 }
 
-# counter NAME: value of one svrd counter from the status file (0 when absent).
+# status_rewritten_since EPOCH_NS: the status file was written after that instant.
+status_rewritten_since() {
+  local written
+  written=$(stat -c %.9Y "$STATUS" 2>/dev/null) || return 1
+  (( ${written/./} > $1 ))
+}
+
+# counter NAME: value of one svrd counter from the status file (0 when absent). Waits for
+# a rewrite after the call (svrd writes it every second; a loaded machine can be late), so
+# the value includes everything counted before the call.
 counter() {
-  sleep 1.2 # the status file is rewritten every second
+  local since tries=0
+  since=$(date +%s%N)
+  until status_rewritten_since "$since"; do
+    ((++tries <= 100)) || fail "status file not rewritten within 10 s"
+    sleep 0.1
+  done
   "$PY" -I -c 'import json,sys; print(json.load(open(sys.argv[1]))["counters"].get(sys.argv[2], 0))' "$STATUS" "$1"
 }
 

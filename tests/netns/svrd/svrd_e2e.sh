@@ -100,7 +100,8 @@ step "SIGHUP: a valid configuration withdrawing ping removes the ping session on
 in_ns "$CLIENT" iperf3 -c 10.10.2.10 -p 5201 -t 6 >"$WORK/iperf-reload.log" 2>&1 &
 IPERF=$!
 in_ns "$CLIENT" ping -c 1 -W 2 10.10.2.10 >/dev/null || fail "ping before reload"
-sleep 1
+iperf_sessions() { (( $(session_count 's["dport"] == 5201 and s["proto"] == "tcp"') >= 2 )); }
+wait_for 10 iperf_sessions || fail "no iperf3 sessions before the reload"
 "$PY" -I - "$WORK/good.json" "$CONFIG" <<'PY'
 import json, sys
 config = json.load(open(sys.argv[1]))

@@ -24,7 +24,8 @@ while True:
     data, peer = s.recvfrom(2048)
     print(peer[0], peer[1], flush=True)
     s.sendto(data, peer)'
-sleep 1
+sink_ready() { in_ns "$INTERNET" ss -uln | grep -q '198.51.100.7:9999'; }
+wait_for 10 sink_ready || fail "UDP sink did not start"
 
 # udp_flow SOURCE_PORT: one datagram to the internet host; prints the reply or "timeout".
 udp_flow() {

@@ -33,20 +33,23 @@ print(ports[0] if len(ports) == 1 else "none")' "$1"
 step "before the kill: an ICMP session, a source-NAT UDP session"
 in_ns "$CLIENT" ping -c 1 -W 2 10.10.2.10 >/dev/null || fail "ping"
 udp_to_internet 40001
-sleep 0.5
+# Punt, policy, neighbour resolution and install take a moment: poll for the session.
+nat_session_of() { [[ $(nat_port_of "$1") != none ]]; }
+wait_for 10 nat_session_of 40001 || fail "no NAT session for the first UDP flow"
 first_port=$(nat_port_of 40001)
-[[ $first_port != none ]] || fail "no NAT session for the first UDP flow"
 
 step "iperf3 transfer; svrd killed and restarted in the middle"
 in_ns "$CLIENT" iperf3 -c 10.10.2.10 -p 5201 -t 8 -J >"$WORK/iperf.json" 2>"$WORK/iperf.err" &
 IPERF=$!
-sleep 2
+iperf_sessions() { (( $(session_count 's["dport"] == 5201 and s["proto"] == "tcp"') >= 2 )); }
+wait_for 10 iperf_sessions || fail "no iperf3 sessions before the kill"
+sleep 1 # let the transfer run a while under svrd before the kill
 kill -KILL "$SVRD_PID"
 wait "$SVRD_PID" 2>/dev/null || true
 SVRD_PID=
 step "svrd is down; the transfer goes on"
-sleep 2
-(( $(session_count 's["dport"] == 5201 and s["proto"] == "tcp"') >= 2 )) || fail "iperf3 sessions gone while svrd is down"
+sleep 2 # deliberate: the fast path alone carries the transfer for a while
+iperf_sessions || fail "iperf3 sessions gone while svrd is down"
 start_svrd
 grep -q "re-adopted [1-9][0-9]* session" "$SVRD_LOG" || fail "restarted svrd did not re-adopt sessions"
 wait "$IPERF" || fail "iperf3 failed across the restart: $(cat "$WORK/iperf.err")"
@@ -60,9 +63,8 @@ sys.exit(0 if received > 10_000_000 and seconds >= 7 else 1)' "$WORK/iperf.json"
 
 step "the restarted svrd kept the NAT port of the adopted session"
 udp_to_internet 40002
-sleep 0.5
+wait_for 10 nat_session_of 40002 || fail "no NAT session for the second UDP flow"
 second_port=$(nat_port_of 40002)
-[[ $second_port != none ]] || fail "no NAT session for the second UDP flow"
 [[ $second_port != "$first_port" ]] || fail "NAT port $first_port handed out twice"
 [[ $(nat_port_of 40001) == "$first_port" ]] || fail "adopted NAT session changed"
 

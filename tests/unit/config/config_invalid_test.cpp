@@ -171,5 +171,57 @@ TEST_P(InvalidConfig, IsRejectedNamingThePath)
 INSTANTIATE_TEST_SUITE_P(Config, InvalidConfig, ::testing::ValuesIn(kInvalidCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// A malformed key is a secret typed wrongly: the error names the leaf but must not echo the
+// value (svrd --check-config prints it, svrd logs it).
+struct BadKeyCase {
+    const char* name;
+    const char* pointer; // JSON Pointer of the key leaf in fabric-router-a.json
+    const char* value;
+    const char* path;
+};
+
+// clang-format off
+const BadKeyCase kBadKeyCases[] = {
+    {"HmacKeyOneDigitShort", "/svr:config/security/peer-key/0/hmac-key",
+     "3f9a1c7e5b2d4f6081a3c5e7092b4d6f8a1c3e5f7092b4d6f8a1c3e5f7092b4",
+     "/svr:config/security/peer-key[peer='router-b'][generation='1']/hmac-key"},
+    {"MetadataKeyNotHex", "/svr:config/security/peer-key/0/metadata-key",
+     "c4e6a8b0d2f416385a7c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0z",
+     "/svr:config/security/peer-key[peer='router-b'][generation='1']/metadata-key"},
+    {"PayloadKeyOneDigitLong", "/svr:config/security/payload-policy/0/key",
+     "91d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f",
+     "/svr:config/security/payload-policy[name='e2e']/key"},
+};
+// clang-format on
+
+class BadKey : public ::testing::TestWithParam<BadKeyCase> {};
+
+TEST_P(BadKey, IsRejectedWithoutEchoingTheValue)
+{
+    const BadKeyCase& testCase = GetParam();
+    auto config = nlohmann::ordered_json::parse(test::exampleText("fabric-router-a.json"));
+    const nlohmann::ordered_json::json_pointer pointer(testCase.pointer);
+    ASSERT_TRUE(config.contains(pointer)) << testCase.pointer;
+    config[pointer] = testCase.value;
+
+    const auto report = checkConfig(config.dump());
+    ASSERT_FALSE(report.valid());
+    std::string all;
+    bool named = false;
+    for (const auto& issue : report.issues) {
+        all += "\n  " + issue.describe();
+        named = named || issue.path == testCase.path;
+    }
+    EXPECT_TRUE(named) << "expected the path " << testCase.path << "; got:" << all;
+    const std::string value = testCase.value;
+    for (std::size_t start = 0; start + 8 <= value.size(); ++start) {
+        const std::string piece = value.substr(start, 8);
+        ASSERT_EQ(all.find(piece), std::string::npos) << "the error quotes '" << piece << "' of the key:" << all;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Config, BadKey, ::testing::ValuesIn(kBadKeyCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
 } // namespace
 } // namespace svr::config

@@ -1,12 +1,14 @@
 // Known-answer tests through our wrappers: RFC 4231 HMAC-SHA256 and NIST SP 800-38A F.2.5/F.2.6
-// AES-256-CBC; SecretKey hygiene.
+// AES-256-CBC; SecretKey hygiene; IVs never repeat.
 #include <gtest/gtest.h>
 
 #include <set>
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 #include "protocol/crypto.hpp"
+#include "protocol/security.hpp"
 #include "test_support.hpp"
 
 namespace svr::protocol {
@@ -148,6 +150,89 @@ TEST(IvSourceTest, IvsAreFreshAcrossPoolRefills)
         seen.insert(Bytes(iv.begin(), iv.end()));
     }
     EXPECT_EQ(seen.size(), 600u);
+}
+
+// A copy of an IV batch would hand out the same IVs twice; so would a copy of what owns one.
+static_assert(!std::is_copy_constructible_v<IvSource>);
+static_assert(!std::is_copy_assignable_v<IvSource>);
+static_assert(std::is_nothrow_move_constructible_v<IvSource>);
+static_assert(!std::is_copy_constructible_v<MetadataSealer>);
+static_assert(!std::is_copy_constructible_v<PayloadCipher>);
+
+TEST(IvSourceTest, MovedFromSourceRefillsInsteadOfReplaying)
+{
+    std::set<Bytes> seen;
+    auto draw = [&seen](IvSource& source, int count) {
+        for (int i = 0; i < count; ++i) {
+            std::array<std::uint8_t, kAesBlock> iv{};
+            ASSERT_TRUE(source.next(iv));
+            EXPECT_TRUE(seen.insert(Bytes(iv.begin(), iv.end())).second) << "IV repeated";
+        }
+    };
+    IvSource original;
+    draw(original, 1); // the batch is filled and partly used
+    IvSource constructed = std::move(original);
+    draw(constructed, 300);
+    draw(original, 300); // NOLINT(bugprone-use-after-move): a moved-from source must refill
+    IvSource assigned;
+    draw(assigned, 1);
+    assigned = std::move(constructed);
+    draw(assigned, 300);
+    draw(constructed, 300); // NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(seen.size(), 1202u);
+}
+
+constexpr int kSealsPerSealer = 600; // more than two 256-IV batches each
+
+TEST(SealerIvs, TwoPayloadCiphersNeverRepeatAnIv)
+{
+    const SecretKey key = SecretKey::random(32);
+    auto first = PayloadCipher::create(key);
+    auto second = PayloadCipher::create(key);
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(second);
+    const Bytes payload(40, 0x5a);
+    std::set<Bytes> ivs;
+    for (int i = 0; i < kSealsPerSealer; ++i) {
+        for (PayloadCipher* cipher : {&*first, &*second}) {
+            Bytes sealed;
+            ASSERT_TRUE(cipher->seal(payload, sealed));
+            ASSERT_EQ(sealed.size(), PayloadCipher::sealedSize(payload.size()));
+            ivs.insert(Bytes(sealed.begin(), sealed.begin() + kAesBlock)); // IV(16) || ciphertext
+        }
+    }
+    EXPECT_EQ(ivs.size(), 2u * kSealsPerSealer);
+}
+
+TEST(SealerIvs, TwoMetadataSealersNeverRepeatAnIv)
+{
+    constexpr std::uint64_t now = 1'790'000'000;
+    KeyRing ring;
+    ASSERT_TRUE(ring.install(1, PeerKeys{SecretKey::random(32), SecretKey::random(32)}));
+    const Metadata metadata; // no payload TLVs: the encrypted section is IV || one padding block
+    const Bytes payload(20, 0x11);
+    // The IV follows the header TLVs; a clear sealer gives the header length.
+    auto clear = MetadataSealer::create({.encryptMetadata = false});
+    ASSERT_TRUE(clear);
+    auto header = clear->seal(ring, metadata, payload, now);
+    ASSERT_TRUE(header);
+    const std::size_t ivOffset = header->prefix.size();
+
+    auto first = MetadataSealer::create({.encryptMetadata = true});
+    auto second = MetadataSealer::create({.encryptMetadata = true});
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(second);
+    std::set<Bytes> ivs;
+    for (int i = 0; i < kSealsPerSealer; ++i) {
+        for (MetadataSealer* sealer : {&*first, &*second}) {
+            auto sealed = sealer->seal(ring, metadata, payload, now);
+            ASSERT_TRUE(sealed);
+            ASSERT_EQ(sealed->prefix.size(), ivOffset + 2 * kAesBlock);
+            const auto iv = sealed->prefix.begin() + static_cast<std::ptrdiff_t>(ivOffset);
+            ivs.insert(Bytes(iv, iv + kAesBlock));
+        }
+    }
+    EXPECT_EQ(ivs.size(), 2u * kSealsPerSealer);
 }
 
 TEST(SecretKeyHygiene, ConstantTimeCompareAndNoKeyBytesInErrors)
