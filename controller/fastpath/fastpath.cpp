@@ -351,16 +351,12 @@ Result<std::unique_ptr<FastPath>> FastPath::open(const FastPathOptions& requeste
         return validated.error();
     }
     const FastPathOptions& options = *validated;
-    std::optional<PinLock> lock;
-    if (options.pinned) {
-        auto acquired = PinLock::acquire(options.pinRoot, true);
-        if (!acquired) {
-            return acquired.error();
-        }
-        lock.emplace(std::move(*acquired));
-        if (Status bpffs = requireBpffs(options.pinRoot); !bpffs) {
-            return bpffs.error();
-        }
+    auto lock = PinLock::acquire(options.pinRoot, true);
+    if (!lock) {
+        return lock.error();
+    }
+    if (Status bpffs = requireBpffs(options.pinRoot); !bpffs) {
+        return bpffs.error();
     }
 
     static const bool logging = [] {
@@ -371,7 +367,7 @@ Result<std::unique_ptr<FastPath>> FastPath::open(const FastPathOptions& requeste
     auto impl = std::make_unique<Impl>();
     bpf_object_open_opts openOpts{};
     openOpts.sz = sizeof(openOpts);
-    openOpts.pin_root_path = options.pinned ? options.pinRoot.c_str() : nullptr;
+    openOpts.pin_root_path = options.pinRoot.c_str();
     auto xdp = Skeleton<svr_xdp>::open(&openOpts, "svr_xdp");
     if (!xdp) {
         return xdp.error();
@@ -389,10 +385,6 @@ Result<std::unique_ptr<FastPath>> FastPath::open(const FastPathOptions& requeste
             return Error::invalid(fmt::format(
                 "svr_xdp map '{}' does not match bpf/include (rebuild: the contract changed)",
                 layout.name));
-        }
-        if (!options.pinned) {
-            bpf_map__set_pin_path(map, nullptr);
-            continue;
         }
         const std::string path = options.pinRoot + "/" + layout.name;
         UniqueFd pinnedFd(bpf_obj_get(path.c_str()));
@@ -461,13 +453,9 @@ MapFds FastPath::maps() const
 
 Status FastPath::attach(const std::string& ifname, XdpMode mode)
 {
-    std::optional<PinLock> lock;
-    if (options_.pinned) {
-        auto acquired = PinLock::acquire(options_.pinRoot, false);
-        if (!acquired) {
-            return acquired.error();
-        }
-        lock.emplace(std::move(*acquired));
+    auto lock = PinLock::acquire(options_.pinRoot, false);
+    if (!lock) {
+        return lock.error();
     }
     auto index = interfaceIndex(ifname);
     if (!index) {
@@ -540,13 +528,9 @@ Status FastPath::attach(const std::string& ifname, XdpMode mode)
 
 Status FastPath::detach(const std::string& ifname)
 {
-    std::optional<PinLock> lock;
-    if (options_.pinned) {
-        auto acquired = PinLock::acquire(options_.pinRoot, false);
-        if (!acquired) {
-            return acquired.error();
-        }
-        lock.emplace(std::move(*acquired));
+    auto lock = PinLock::acquire(options_.pinRoot, false);
+    if (!lock) {
+        return lock.error();
     }
     auto index = interfaceIndex(ifname);
     if (!index) {
@@ -557,13 +541,9 @@ Status FastPath::detach(const std::string& ifname)
 
 Status FastPath::detachAll()
 {
-    std::optional<PinLock> lock;
-    if (options_.pinned) {
-        auto acquired = PinLock::acquire(options_.pinRoot, false);
-        if (!acquired) {
-            return acquired.error();
-        }
-        lock.emplace(std::move(*acquired));
+    auto lock = PinLock::acquire(options_.pinRoot, false);
+    if (!lock) {
+        return lock.error();
     }
     return detachAllInterfaces(maps());
 }

@@ -20,7 +20,6 @@ struct FastPathOptions {
     std::uint32_t maxSessions = 131072;
     std::uint32_t dosRatePerSecond = 0; // new sessions per source per second; 0 = no limit
     std::uint32_t dosBurst = 0;
-    bool pinned = true;               // false: private maps (tests that must not touch bpffs)
 };
 
 // Rejects bad options naming the field; fills the default pin root.

@@ -34,18 +34,41 @@ namespace fp = svr::fastpath;
 
 namespace {
 
+std::string testPinRoot()
+{
+    return fmt::format("/sys/fs/bpf/svr-test-{}", ::getpid());
+}
+
+std::vector<std::string>& ephemeralPinRoots()
+{
+    static std::vector<std::string> paths;
+    return paths;
+}
+
+// Removes the pin roots handed out by ephemeral() once the tests ran (a gtest environment:
+// it runs before static destruction, which would race the library's own statics).
+class EphemeralPinRootCleanup : public ::testing::Environment {
+public:
+    void TearDown() override
+    {
+        for (const std::string& path : ephemeralPinRoots()) {
+            (void)fp::unpinMaps(path);
+            ::rmdir(path.c_str());
+        }
+    }
+};
+[[maybe_unused]] ::testing::Environment* const kEphemeralPinRootCleanup =
+    ::testing::AddGlobalTestEnvironment(new EphemeralPinRootCleanup);
+
+// A fast path of its own for each call: a fresh pin root, so no test adopts another's maps.
 fp::FastPathOptions ephemeral()
 {
     fp::FastPathOptions options;
     options.router = "apitest";
-    options.pinned = false;
+    options.pinRoot = fmt::format("{}-e{}", testPinRoot(), ephemeralPinRoots().size());
     options.maxSessions = 4096;
+    ephemeralPinRoots().push_back(options.pinRoot);
     return options;
-}
-
-std::string testPinRoot()
-{
-    return fmt::format("/sys/fs/bpf/svr-test-{}", ::getpid());
 }
 
 // Removes the private pin root (its maps, then the directory) whatever the test did.
@@ -193,7 +216,6 @@ TEST(FastPathApi, PinnedReopenAdoptsSessions)
 {
     PinRootGuard guard;
     fp::FastPathOptions options = ephemeral();
-    options.pinned = true;
     options.pinRoot = guard.path;
     {
         auto first = fp::FastPath::open(options);
@@ -230,7 +252,6 @@ TEST(FastPathApi, LayoutChangeIsRefusedNamingTheMap)
     ASSERT_EQ(bpf_obj_pin(old.get(), (guard.path + "/sessions").c_str()), 0);
 
     fp::FastPathOptions options = ephemeral();
-    options.pinned = true;
     options.pinRoot = guard.path;
     auto path = fp::FastPath::open(options);
     ASSERT_FALSE(path.ok());

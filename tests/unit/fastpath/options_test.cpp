@@ -12,7 +12,6 @@ TEST(Options, DefaultPinRootPerRouter)
     auto validated = fp::validateOptions(options);
     ASSERT_TRUE(validated.ok()) << validated.error().describe();
     EXPECT_EQ(validated->pinRoot, "/sys/fs/bpf/svr/edge-1");
-    EXPECT_TRUE(validated->pinned);
 }
 
 TEST(Options, RejectsBadRouterNames)
