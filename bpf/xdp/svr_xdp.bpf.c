@@ -244,13 +244,20 @@ static __always_inline int svr_miss(struct xdp_md *ctx, struct svr_run *run)
 		    (proto == IPPROTO_TCP || proto == IPPROTO_UDP)) {
 			__u16 port = bpf_ntohs(run->key.dst_port);
 
-			if (port >= local->waypoint_port_min && port <= local->waypoint_port_max)
+			/* A waypoint port without a session: an SVR first packet, so a new session
+			 * like any other and under the same guard. */
+			if (port >= local->waypoint_port_min && port <= local->waypoint_port_max) {
+				if (svr_dos_over_limit(&src))
+					return SVR_DROP(DOS_LIMIT);
 				return SVR_PUNT(WAYPOINT);
+			}
 		}
 		return SVR_PASS(LOCAL); /* SSH, BFD, management: the kernel's */
 	}
 	if (svr_dos_over_limit(&src))
 		return SVR_DROP(DOS_LIMIT);
+	if (run->pkt.is_icmp_error)
+		return SVR_PUNT(ICMP_ERROR); /* about no session of ours: svrd counts it */
 	return SVR_PUNT(MISS);
 }
 

@@ -659,17 +659,19 @@ Case icmpv6ErrorAboutEcho()
     return c;
 }
 
-Case icmpErrorMiss()
+Case icmpErrorMiss(bool with_socket)
 {
-    Case c{.name = "Ipv4IcmpErrorWithoutSessionIsAMiss"};
+    Case c{.name = with_socket ? "Ipv4IcmpErrorWithoutSessionPuntedAsIcmpError"
+                               : "Ipv4IcmpErrorWithoutSessionIsAMiss"};
     c.input = fromClient()
                   .ipv4({.src = kServerNat4, .dst = kNat4})
                   .icmp(icmpv4DestUnreachable(3))
                   .payload(quoted(natedPacket4(IPPROTO_UDP), 28))
                   .build();
-    c.action = XDP_DROP;
-    c.verdict = SVR_VERDICT_DROP;
-    c.reason = SVR_DROP_NO_PUNT_SOCKET;
+    c.punt_socket = with_socket;
+    c.action = with_socket ? XDP_REDIRECT : XDP_DROP;
+    c.verdict = with_socket ? SVR_VERDICT_PUNT : SVR_VERDICT_DROP;
+    c.reason = with_socket ? unsigned{SVR_PUNT_ICMP_ERROR} : unsigned{SVR_DROP_NO_PUNT_SOCKET};
     return c;
 }
 
@@ -1312,7 +1314,7 @@ std::vector<Case> allCases()
         srcNatOnly4(), ipv4Options(), otherProtocolHit4(), rstMarksSession(),
         echoHit4(), echoHit6(), echoReplyHit4(),
         icmpErrorFromEndpoint4(), icmpErrorFromTransit4(), icmpErrorAboutEcho4(),
-        packetTooBig6(), timeExceeded6(), icmpv6ErrorAboutEcho(), icmpErrorMiss(), icmpErrorQuoteTruncated(),
+        packetTooBig6(), timeExceeded6(), icmpv6ErrorAboutEcho(), icmpErrorMiss(false), icmpErrorMiss(true), icmpErrorQuoteTruncated(),
         vlanRewrite(), vlanPop(), vlanPush(), qinqRewrite(), vlanKeyMismatch(),
         dscpRewrite4(), dscpRewrite6(), ttlExpired4(), hopLimitExpired6(),
         denyAction(), passAction(),
@@ -1505,6 +1507,27 @@ TEST(XdpDosGuard, BurstThenOverLimitDropped)
     stats = program->stats();
     EXPECT_EQ(stats.drop_packets[SVR_DROP_DOS_LIMIT], 1u);
     EXPECT_EQ(stats.drop_packets[SVR_DROP_NO_PUNT_SOCKET], kBurst + 1);
+}
+
+TEST(XdpDosGuard, WaypointFirstPacketsTakeTokens)
+{
+    std::string error;
+    auto program = XdpProgram::load({.dos_new_sessions_per_s = 1, .dos_burst = 2}, error);
+    ASSERT_TRUE(program) << error;
+    program->setIface(kLoopbackIfindex, SVR_IFACE_F_ROUTER);
+    program->addLocal(SVR_FAMILY_IPV4, kRouterLocal4, SVR_LOCAL_F_WAYPOINT, 16385, 65533);
+    for (std::uint16_t i = 0; i < 3; ++i) {
+        const Bytes first = fromClient()
+                                .ipv4({.src = kTransit4, .dst = kRouterLocal4})
+                                .udp({.src_port = static_cast<std::uint16_t>(16400 + 2 * i),
+                                      .dst_port = 16501})
+                                .payload(kCookie)
+                                .build();
+        EXPECT_EQ(program->run(first).action, XDP_DROP);
+    }
+    const auto stats = program->stats();
+    EXPECT_EQ(stats.drop_packets[SVR_DROP_NO_PUNT_SOCKET], 2u); // the burst
+    EXPECT_EQ(stats.drop_packets[SVR_DROP_DOS_LIMIT], 1u);
 }
 
 TEST(XdpDosGuard, EstablishedSessionsAndLocalTrafficNeverLimited)
