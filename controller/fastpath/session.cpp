@@ -19,6 +19,18 @@ void copyAddress(std::uint8_t* to, const IpAddress& from)
     std::memcpy(to, from.bytes.data(), SVR_ADDR_LEN);
 }
 
+// Where a direction leaves: the FIB, or the cached interface, MACs and VLAN.
+void applyNextHop(svr_session_value& value, const NextHop& nextHop)
+{
+    if (nextHop.useFib) {
+        value.flags |= SVR_SESSION_F_USE_FIB;
+    }
+    value.egress_ifindex = nextHop.egressIfindex;
+    std::memcpy(value.dst_mac, nextHop.dstMac.data(), sizeof(value.dst_mac));
+    std::memcpy(value.src_mac, nextHop.srcMac.data(), sizeof(value.src_mac));
+    value.egress_vlan = nextHop.egressVlan;
+}
+
 } // namespace
 
 bool isIcmp(std::uint8_t proto)
@@ -89,13 +101,7 @@ Result<SessionEntry> buildForwardSession(const SessionSpec& spec)
     if (spec.newDestination || spec.newDestinationPort) {
         value.flags |= SVR_SESSION_F_REWRITE_DST;
     }
-    if (spec.nextHop.useFib) {
-        value.flags |= SVR_SESSION_F_USE_FIB;
-    }
-    value.egress_ifindex = spec.nextHop.egressIfindex;
-    std::memcpy(value.dst_mac, spec.nextHop.dstMac.data(), sizeof(value.dst_mac));
-    std::memcpy(value.src_mac, spec.nextHop.srcMac.data(), sizeof(value.src_mac));
-    value.egress_vlan = spec.nextHop.egressVlan;
+    applyNextHop(value, spec.nextHop);
     value.action = spec.action;
     value.dscp = spec.dscp;
     value.idle_timeout_s = spec.idleTimeoutSeconds;
@@ -142,13 +148,7 @@ SessionEntry buildReverseSession(const SessionEntry& forward, const NextHop& bac
         // The identifier was rewritten on the way out: restore it on the reply.
         value.flags |= SVR_SESSION_F_REWRITE_SRC;
     }
-    if (back.useFib) {
-        value.flags |= SVR_SESSION_F_USE_FIB;
-    }
-    value.egress_ifindex = back.egressIfindex;
-    std::memcpy(value.dst_mac, back.dstMac.data(), sizeof(value.dst_mac));
-    std::memcpy(value.src_mac, back.srcMac.data(), sizeof(value.src_mac));
-    value.egress_vlan = back.egressVlan;
+    applyNextHop(value, back);
     value.action = fv.action;
     value.dscp = fv.dscp;
     value.idle_timeout_s = fv.idle_timeout_s;
