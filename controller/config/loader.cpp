@@ -405,6 +405,15 @@ public:
         for (const auto& node : array(router, "interface")) {
             config.interfaces.push_back(buildInterface(node, base + "/router"));
         }
+        const Json& http = member(member(router, "management"), "http");
+        if (const auto listen = optionalText(http, "address")) {
+            config.http.address = address(*listen, base + "/router/management/http/address");
+        }
+        config.http.port = number<std::uint16_t>(http, "port", config.http.port);
+
+        if (const auto ipfix = router.find("ipfix"); ipfix != router.end()) {
+            config.ipfix = buildIpfix(*ipfix, base + "/router/ipfix");
+        }
 
         const Json& dos = member(root, "dos");
         config.dos.newSessionsPerSecond =
@@ -509,6 +518,21 @@ private:
             }
             config.serviceRoutes.push_back(std::move(route));
         }
+    }
+
+    IpfixExport buildIpfix(const Json& node, const std::string& path)
+    {
+        IpfixExport ipfix;
+        ipfix.collector = address(text(node, "collector"), path + "/collector");
+        ipfix.port = number<std::uint16_t>(node, "port", ipfix.port);
+        ipfix.activeTimeout = std::chrono::seconds(number<std::uint32_t>(
+            node, "active-timeout", static_cast<std::uint32_t>(ipfix.activeTimeout.count())));
+        ipfix.templateRefresh = std::chrono::seconds(number<std::uint32_t>(
+            node, "template-refresh", static_cast<std::uint32_t>(ipfix.templateRefresh.count())));
+        ipfix.templateRefreshMessages =
+            number<std::uint32_t>(node, "template-refresh-messages", 0);
+        ipfix.observationDomainId = number<std::uint32_t>(node, "observation-domain-id", 0);
+        return ipfix;
     }
 
     Interface buildInterface(const Json& node, const std::string& base)

@@ -138,6 +138,24 @@ struct DosLimits {
     std::uint32_t burst = 64;
 };
 
+// svrd's HTTP endpoint (/metrics, /api/v1): schemas/svr.yang router/management/http.
+struct HttpEndpoint {
+    IpAddress address = IpAddress::v4(0x7f000001); // 127.0.0.1
+    std::uint16_t port = 9464;
+};
+
+// IPFIX export of session records: schemas/svr.yang router/ipfix (docs/ipfix.md).
+struct IpfixExport {
+    IpAddress collector;
+    std::uint16_t port = 4739;
+    std::chrono::seconds activeTimeout{60};
+    std::chrono::seconds templateRefresh{600};
+    std::uint32_t templateRefreshMessages = 0; // 0: by time only
+    std::uint32_t observationDomainId = 0;
+
+    friend bool operator==(const IpfixExport&, const IpfixExport&) = default;
+};
+
 struct Config {
     std::string authority;
     std::string routerName;
@@ -150,6 +168,8 @@ struct Config {
     std::vector<PeerKey> peerKeys;
     std::vector<PayloadPolicy> payloadPolicies;
     DosLimits dos;
+    std::optional<IpfixExport> ipfix; // absent: nothing exported
+    HttpEndpoint http;
 
     const Interface* findInterface(std::string_view name) const;
     const Service* findService(std::string_view name) const;

@@ -186,6 +186,23 @@ private:
             report(path + "/waypoint/ports/max",
                    "a waypoint port range needs at least two ports (one even, one odd)");
         }
+        // A source-NAT port equal to a waypoint port would let one session's reply key
+        // capture a peer's first packet (or the other way round): the ranges must not meet.
+        bool sourceNatHere = false;
+        for (const auto& route : config_.serviceRoutes) {
+            const auto* nextHop = std::get_if<NextHop>(&route.target);
+            sourceNatHere = sourceNatHere ||
+                            (nextHop != nullptr && nextHop->sourceNat &&
+                             nextHop->interface == interface.name);
+        }
+        if (own && sourceNatHere && interface.natPorts.overlaps(waypoint.ports)) {
+            report(path + "/nat-ports",
+                   "source-NAT ports " + std::to_string(interface.natPorts.first) + "-" +
+                       std::to_string(interface.natPorts.last) + " overlap the waypoint ports " +
+                       std::to_string(waypoint.ports.first) + "-" +
+                       std::to_string(waypoint.ports.last) +
+                       " of the same address (set disjoint nat-ports and waypoint ports)");
+        }
         for (const auto& adjacency : interface.adjacencies) {
             const std::string adjacencyPath =
                 path + "/neighborhood[name=" + singleQuoted(adjacency.neighborhood) +

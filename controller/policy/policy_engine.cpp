@@ -198,7 +198,8 @@ const config::Adjacency* PolicyEngine::selectPeerPath(std::string_view peer,
 Decision PolicyEngine::decide(const FirstPacket& packet, const RouteUsable& usable) const
 {
     Decision decision;
-    decision.tenant = classifyTenant(packet.ingressInterface, packet.source);
+    decision.tenant = packet.tenantName ? config_->findTenant(*packet.tenantName)
+                                        : classifyTenant(packet.ingressInterface, packet.source);
     decision.service = matchService(packet.destination, packet.protocol, packet.destinationPort);
     if (decision.service == nullptr) {
         decision.drop = DropReason::noService;

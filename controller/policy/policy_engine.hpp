@@ -25,6 +25,9 @@ struct FirstPacket {
     config::IpAddress destination;
     config::Protocol protocol = config::Protocol::tcp;
     std::uint16_t destinationPort = 0; // ignored for icmp
+    // Set for a session arriving from an SVR peer: the tenant its metadata names, which
+    // replaces classification (a name this router does not know: no tenant).
+    std::optional<std::string_view> tenantName;
 };
 
 // Why a first packet creates no session; svrd counts each.

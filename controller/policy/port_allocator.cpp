@@ -179,6 +179,17 @@ Status WaypointPortAllocator::release(const IpAddress& localWaypoint,
     return it->second.release(ports);
 }
 
+Status WaypointPortAllocator::reserve(const IpAddress& localWaypoint,
+                                      const IpAddress& peerWaypoint, WaypointPorts ports)
+{
+    const auto it = paths_.find(PathKey{localWaypoint, peerWaypoint});
+    if (it == paths_.end()) {
+        return Error::invalid("no peer path " + localWaypoint.toString() + " -> " +
+                              peerWaypoint.toString());
+    }
+    return it->second.reserve(ports);
+}
+
 const PeerPathPorts* WaypointPortAllocator::path(const IpAddress& localWaypoint,
                                                  const IpAddress& peerWaypoint) const
 {

@@ -81,6 +81,9 @@ public:
                                    const config::IpAddress& peerWaypoint);
     Status release(const config::IpAddress& localWaypoint, const config::IpAddress& peerWaypoint,
                    WaypointPorts ports);
+    // Marks a pair as in use: sessions kept across a restart or a reload.
+    Status reserve(const config::IpAddress& localWaypoint, const config::IpAddress& peerWaypoint,
+                   WaypointPorts ports);
     const PeerPathPorts* path(const config::IpAddress& localWaypoint,
                               const config::IpAddress& peerWaypoint) const;
 

@@ -1,5 +1,7 @@
 #include "protocol/security.hpp"
 
+#include <openssl/crypto.h>
+
 #include <cstring>
 
 #include "protocol/bytes.hpp"
@@ -329,13 +331,42 @@ bool payloadAlreadyProtected(std::uint8_t ipProtocol, std::uint16_t sourcePort, 
     return false;
 }
 
+namespace {
+
+Result<SecretKey> deriveKey(const SecretKey& key, std::string_view label)
+{
+    auto kdf = HmacSha256::create(key);
+    if (!kdf) {
+        return kdf.error();
+    }
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(label.data());
+    auto derived = kdf->compute({std::span<const std::uint8_t>(bytes, label.size())});
+    if (!derived) {
+        return derived.error();
+    }
+    SecretKey out(*derived);
+    OPENSSL_cleanse(derived->data(), derived->size());
+    return out;
+}
+
+} // namespace
+
 Result<PayloadCipher> PayloadCipher::create(const SecretKey& serviceKey)
 {
-    auto aes = Aes256Cbc::create(serviceKey);
+    auto encryptionKey = deriveKey(serviceKey, "svr payload encryption v1");
+    auto authenticationKey = deriveKey(serviceKey, "svr payload authentication v1");
+    if (!encryptionKey || !authenticationKey) {
+        return protocolError(Errc::CryptoFailure);
+    }
+    auto aes = Aes256Cbc::create(*encryptionKey);
     if (!aes) {
         return aes.error();
     }
-    return PayloadCipher(std::move(*aes));
+    auto mac = HmacSha256::create(*authenticationKey);
+    if (!mac) {
+        return mac.error();
+    }
+    return PayloadCipher(std::move(*aes), std::move(*mac));
 }
 
 Status PayloadCipher::seal(std::span<const std::uint8_t> payload, std::vector<std::uint8_t>& out)
@@ -344,16 +375,33 @@ Status PayloadCipher::seal(std::span<const std::uint8_t> payload, std::vector<st
     if (auto st = ivs_.next(iv); !st) {
         return st;
     }
+    const std::size_t start = out.size();
     out.insert(out.end(), iv.begin(), iv.end());
-    return aes_.encrypt(iv, payload, out);
+    if (auto st = aes_.encrypt(iv, payload, out); !st) {
+        return st;
+    }
+    auto tag = mac_.tag({std::span<const std::uint8_t>(out).subspan(start)});
+    if (!tag) {
+        return tag.error();
+    }
+    out.insert(out.end(), tag->begin(), tag->end());
+    return {};
 }
 
 Status PayloadCipher::open(std::span<const std::uint8_t> sealed, std::vector<std::uint8_t>& out)
 {
-    if (sealed.size() < 2 * kAesBlock || sealed.size() % kAesBlock != 0) {
+    if (sealed.size() < 2 * kAesBlock + kTagSize || (sealed.size() - kTagSize) % kAesBlock != 0) {
         return protocolError(Errc::CiphertextTruncated);
     }
-    return aes_.decrypt(sealed.first<kAesBlock>(), sealed.subspan(kAesBlock), out);
+    const auto authenticated = sealed.first(sealed.size() - kTagSize);
+    auto tag = mac_.tag({authenticated});
+    if (!tag) {
+        return tag.error();
+    }
+    if (!equalConstantTime(*tag, sealed.last(kTagSize))) {
+        return protocolError(Errc::HmacMismatch);
+    }
+    return aes_.decrypt(authenticated.first<kAesBlock>(), authenticated.subspan(kAesBlock), out);
 }
 
 } // namespace svr::protocol

@@ -139,18 +139,29 @@ private:
 bool payloadAlreadyProtected(std::uint8_t ipProtocol, std::uint16_t sourcePort, std::uint16_t destinationPort,
                              std::span<const std::uint8_t> payload);
 
-// End-to-end per-service payload encryption: IV(16) || AES-256-CBC-PKCS#7(payload), keyed
-// with the service's 32-byte payload key. One per service key and thread.
+// End-to-end per-service payload encryption, encrypt-then-MAC:
+//   IV(16) || AES-256-CBC-PKCS#7(payload) || HMAC-SHA256(IV || ciphertext)[0..16)
+// with an AES key and an HMAC key derived from the service's 32-byte payload key
+// (HMAC-SHA256(key, label)), so the routers between the two edges can neither read nor alter
+// a payload undetected, and no padding check runs on unauthenticated bytes.
+// One per service key and thread.
 class PayloadCipher {
 public:
     static Result<PayloadCipher> create(const SecretKey& serviceKey);
     Status seal(std::span<const std::uint8_t> payload, std::vector<std::uint8_t>& out);
+    // CiphertextTruncated, HmacMismatch (checked first, in constant time), BadPadding.
     Status open(std::span<const std::uint8_t> sealed, std::vector<std::uint8_t>& out);
-    static std::size_t sealedSize(std::size_t payloadSize) { return kAesBlock + (payloadSize / kAesBlock + 1) * kAesBlock; }
+    static std::size_t sealedSize(std::size_t payloadSize)
+    {
+        return kAesBlock + (payloadSize / kAesBlock + 1) * kAesBlock + kTagSize;
+    }
+    // The most a payload grows.
+    static constexpr std::size_t kMaxGrowth = 2 * kAesBlock + kTagSize;
 
 private:
-    explicit PayloadCipher(Aes256Cbc aes) : aes_(std::move(aes)) {}
+    PayloadCipher(Aes256Cbc aes, HmacSha256 mac) : aes_(std::move(aes)), mac_(std::move(mac)) {}
     Aes256Cbc aes_;
+    HmacSha256 mac_;
     IvSource ivs_;
 };
 

@@ -11,5 +11,6 @@ int& exitCode();
 
 void registerMetadataCommands(CLI::App& app); // svrctl metadata encode|decode
 void registerSessionCommands(CLI::App& app);  // svrctl session add|list|delete, fastpath ...
+void registerShowCommands(CLI::App& app);     // svrctl show ..., delete session (svrd's API)
 
 } // namespace svr::ctl

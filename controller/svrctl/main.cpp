@@ -17,6 +17,7 @@ int main(int argc, char** argv)
     app.require_subcommand(1);
     svr::ctl::registerMetadataCommands(app);
     svr::ctl::registerSessionCommands(app);
+    svr::ctl::registerShowCommands(app);
     CLI11_PARSE(app, argc, argv);
     return svr::ctl::exitCode();
 }

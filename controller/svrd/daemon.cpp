@@ -14,9 +14,12 @@
 #include "config/loader.hpp"
 #include "fastpath/maps.hpp"
 #include "fastpath/netdev.hpp"
+#include "svrd/http_server.hpp"
 #include "svrd/lifecycle.hpp"
 #include "svrd/log.hpp"
 #include "svrd/pipeline.hpp"
+#include "svrd/snapshot.hpp"
+#include "svrd/systemd_notify.hpp"
 
 namespace svr::svrd {
 namespace {
@@ -44,6 +47,7 @@ private:
     void reload();
     void tick(std::uint64_t nowNs);
     void writeStatus() const;
+    Status startHttp();
 
     DaemonOptions options_;
     RouterState state_;
@@ -51,6 +55,9 @@ private:
     Pipeline pipeline_;
     std::unique_ptr<fastpath::FastPath> fastPath_;
     std::set<std::string> localAddresses_; // text form, what we wrote to local_addrs
+    SnapshotBoard snapshots_;
+    std::unique_ptr<LoopRequests> httpRequests_;
+    std::unique_ptr<HttpServer> http_; // declared last: its thread stops before the maps close
 };
 
 Status Daemon::attachPort(const config::Interface& interface)
@@ -97,9 +104,23 @@ Status Daemon::syncLocalAddresses()
     fastpath::LocalAddrs local(state_.maps.localAddrs);
     std::set<std::string> wanted;
     for (const auto& interface : state_.config->interfaces) {
+        std::vector<config::IpAddress> addresses;
         for (const auto& prefix : interface.addresses) {
-            const fastpath::IpAddress address = toFastpathAddress(prefix.address);
-            if (Status added = local.add(address, svr_local_addr{}); !added) {
+            addresses.push_back(prefix.address);
+        }
+        if (interface.waypoint) {
+            addresses.push_back(interface.waypoint->address);
+        }
+        for (const auto& configured : addresses) {
+            svr_local_addr value{};
+            if (interface.waypoint && interface.waypoint->address == configured) {
+                // First packets from peers arrive on these ports (punt reason WAYPOINT).
+                value.flags = SVR_LOCAL_F_WAYPOINT;
+                value.waypoint_port_min = interface.waypoint->ports.first;
+                value.waypoint_port_max = interface.waypoint->ports.last;
+            }
+            const fastpath::IpAddress address = toFastpathAddress(configured);
+            if (Status added = local.add(address, value); !added) {
                 return added.error();
             }
             wanted.insert(fastpath::formatIpAddress(address));
@@ -119,7 +140,33 @@ Status Daemon::syncLocalAddresses()
 Status Daemon::applyConfig(config::Config config)
 {
     auto shared = std::make_shared<const config::Config>(std::move(config));
-    // Interfaces: attach the new ones, detach those no longer configured.
+    auto fabric = Fabric::build(*shared);
+    if (!fabric) {
+        return fabric.error(); // nothing changed yet
+    }
+    // Interfaces: attach the new ones first, so a failure leaves the running configuration
+    // whole (the ones attached just now are detached again); then detach the removed ones.
+    std::vector<std::string> attachedNow;
+    for (const auto& interface : shared->interfaces) {
+        if (state_.portByName(interface.name) != nullptr) {
+            continue;
+        }
+        if (Status attached = attachPort(interface); !attached) {
+            // (At start-up nothing is rolled back: interfaces a previous svrd attached keep
+            // forwarding while this one exits.)
+            for (const auto& name : state_.config ? attachedNow : std::vector<std::string>{}) {
+                for (auto it = state_.ports.begin(); it != state_.ports.end(); ++it) {
+                    if (it->second.name == name) {
+                        state_.ports.erase(it);
+                        break;
+                    }
+                }
+                (void)fastPath_->detach(name);
+            }
+            return attached;
+        }
+        attachedNow.push_back(interface.name);
+    }
     for (auto it = state_.ports.begin(); it != state_.ports.end();) {
         if (shared->findInterface(it->second.name) == nullptr) {
             logInfo("interface {} no longer configured: detaching", it->second.name);
@@ -132,15 +179,13 @@ Status Daemon::applyConfig(config::Config config)
     }
     state_.config = shared;
     state_.policy = std::make_unique<policy::PolicyEngine>(shared);
-    for (const auto& interface : shared->interfaces) {
-        if (state_.portByName(interface.name) == nullptr) {
-            if (Status attached = attachPort(interface); !attached) {
-                return attached;
-            }
-        }
-    }
     if (Status synced = syncLocalAddresses(); !synced) {
         return synced;
+    }
+    // An unreachable collector is logged, not fatal: forwarding matters more than records.
+    if (Status exporting = configureFlowExport(state_.flowExport, shared->ipfix); !exporting) {
+        logEvent(LogLevel::warning, "ipfix.unavailable",
+                 {{"error", exporting.error().describe()}});
     }
     // NAT pools of the new configuration, holding the ports of the sessions that stay.
     state_.nat = natPoolsOf(*shared);
@@ -149,12 +194,25 @@ Status Daemon::applyConfig(config::Config config)
             (void)state_.nat.reserve(record.nat->address, record.nat->port);
         }
     }
+    // Waypoint ports likewise; the replay memory outlives the reload.
+    if (state_.fabric) {
+        (*fabric)->inheritReplayGuards(*state_.fabric);
+    }
+    state_.fabric = std::move(*fabric);
+    for (const auto& [id, record] : state_.sessions.sessions()) {
+        if (record.waypoint) {
+            (void)state_.fabric->ports().reserve(record.waypoint->localWaypoint,
+                                                 record.waypoint->peerWaypoint,
+                                                 record.waypoint->ports);
+        }
+    }
     return {};
 }
 
 Status Daemon::start(config::Config config)
 {
     const std::string router = options_.router.empty() ? config.routerName : options_.router;
+    setLogRouter(router);
     fastpath::FastPathOptions fastPathOptions;
     fastPathOptions.router = router;
     fastPathOptions.dosRatePerSecond = config.dos.newSessionsPerSecond;
@@ -185,11 +243,51 @@ Status Daemon::start(config::Config config)
             logInfo("policy re-check after adoption: {}", removed.error().describe());
         }
     }
+    return startHttp();
+}
+
+// /metrics and /api/v1 on their own thread; the listen address is read once, at start.
+Status Daemon::startHttp()
+{
+    auto requests = LoopRequests::create();
+    if (!requests) {
+        return requests.error();
+    }
+    httpRequests_ = std::move(*requests);
+    std::string address = state_.config->http.address.toString();
+    std::uint16_t port = state_.config->http.port;
+    if (!options_.httpListen.empty()) {
+        auto listen = parseListen(options_.httpListen);
+        if (!listen) {
+            return Error{listen.error().code, "--http-listen " + listen.error().message};
+        }
+        std::tie(address, port) = *listen;
+    }
+    snapshots_.publish(takeSnapshot(state_, options_.router, fastpath::monotonicNowNs()));
+    const int sessionsFd = state_.maps.sessions;
+    LoopRequests* requestsToLoop = httpRequests_.get();
+    auto server = HttpServer::start(
+        address, port,
+        ApiBackend{
+            .snapshot = [this] { return snapshots_.latest(); },
+            .sessions = [sessionsFd] { return fastpath::SessionTable(sessionsFd).listBatch(); },
+            .deleteSession =
+                [requestsToLoop](std::uint64_t id) {
+                    return requestsToLoop->deleteSession(id, kLoopAnswerTimeout);
+                },
+        });
+    if (!server) {
+        return server.error();
+    }
+    http_ = std::move(*server);
+    logInfo("http endpoint: /metrics and /api/v1 on {}:{}",
+            address.find(':') == std::string::npos ? address : "[" + address + "]", http_->port());
     return {};
 }
 
 void Daemon::reload()
 {
+    const ReloadNotification reloading;
     logInfo("SIGHUP: reloading {}", options_.configFile);
     auto loaded = config::loadConfigFile(options_.configFile);
     if (!loaded) {
@@ -201,7 +299,8 @@ void Daemon::reload()
     pipeline_.dropHeld("reload");
     if (Status applied = applyConfig(std::move(*loaded)); !applied) {
         state_.counters.add("config.reload-failed");
-        logInfo("reload partly applied: {}", applied.error().describe());
+        logInfo("reload failed, the running configuration stays: {}",
+                applied.error().describe());
     } else {
         state_.counters.add("config.reloaded");
     }
@@ -219,6 +318,8 @@ void Daemon::tick(std::uint64_t nowNs)
         logInfo("expiry scan: {}", expired.error().describe());
     }
     writeStatus();
+    systemdNotifier().tick(state_.sessions.size());
+    snapshots_.publish(takeSnapshot(state_, options_.router, nowNs));
 }
 
 void Daemon::writeStatus() const
@@ -252,7 +353,8 @@ int Daemon::loop(int signalFd)
 {
     std::uint64_t nextTick = fastpath::monotonicNowNs() + kTickNs;
     writeStatus();
-    logInfo("running");
+    logEvent("daemon.running", {{"sessions", state_.sessions.size()}});
+    systemdNotifier().ready(state_.sessions.size());
     for (;;) {
         std::vector<pollfd> fds;
         std::vector<std::pair<fastpath::PuntSocket*, std::uint32_t>> sockets;
@@ -263,6 +365,8 @@ int Daemon::loop(int signalFd)
                 sockets.emplace_back(socket.get(), ifindex);
             }
         }
+        const std::size_t requestsIndex = fds.size();
+        fds.push_back(pollfd{httpRequests_->fd(), POLLIN, 0});
         const std::uint64_t now = fastpath::monotonicNowNs();
         int timeoutMs = now >= nextTick ? 0 : static_cast<int>((nextTick - now) / 1'000'000 + 1);
         if (pipeline_.holding()) {
@@ -281,12 +385,17 @@ int Daemon::loop(int signalFd)
                     continue; // the set of sockets may have changed
                 }
                 logInfo("signal {}: stopping; the fast path keeps forwarding", info.ssi_signo);
+                systemdNotifier().stopping();
                 pipeline_.dropHeld("shutdown");
                 writeStatus();
                 return 0;
             }
         }
-        for (std::size_t i = 1; ready > 0 && i < fds.size(); ++i) {
+        if (ready > 0 && (fds[requestsIndex].revents & POLLIN)) {
+            httpRequests_->serve(
+                [this](std::uint64_t id) { return deleteSession(state_, id); });
+        }
+        for (std::size_t i = 1; ready > 0 && i < requestsIndex; ++i) {
             if (!(fds[i].revents & POLLIN)) {
                 continue;
             }

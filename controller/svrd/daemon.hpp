@@ -16,6 +16,7 @@ struct DaemonOptions {
     std::string configFile;
     std::string router;     // empty: the configuration's router name
     std::string statusFile; // empty: /run/svr/<router>/svrd-status.json
+    std::string httpListen; // "ADDR:PORT"; empty: the configuration's router/management/http
     fastpath::XdpMode xdpMode = fastpath::XdpMode::Native;
 };
 

@@ -2,6 +2,9 @@
 
 #include <netinet/in.h>
 
+#include <unordered_map>
+#include <unordered_set>
+
 #include "fastpath/maps.hpp"
 #include "fastpath/netdev.hpp"
 #include "svrd/log.hpp"
@@ -20,6 +23,12 @@ std::optional<config::Protocol> protocolOf(std::uint8_t proto)
     }
 }
 
+// A session key addressed to one of our waypoints: the session came from an SVR peer.
+bool arrivedFromPeer(const RouterState& state, const svr_session_key& key)
+{
+    return state.isLocalWaypoint(toConfigAddress(key.family, key.dst_addr));
+}
+
 policy::Decision decideFor(const RouterState& state, const svr_session_key& key)
 {
     policy::Decision refused;
@@ -29,18 +38,21 @@ policy::Decision decideFor(const RouterState& state, const svr_session_key& key)
     if (!protocol || port == state.ports.end()) {
         return refused;
     }
-    const auto routeUsable = [&state](const config::ServiceRoute& route) {
-        const auto* nextHop = std::get_if<config::NextHop>(&route.target);
-        return nextHop != nullptr && state.portByName(nextHop->interface) != nullptr;
+    const config::Family family = toConfigAddress(key.family, key.src_addr).family;
+    const auto routeUsable = [&state, family](const config::ServiceRoute& route) {
+        return state.routeUsable(route, family);
     };
     return state.policy->decide(
         policy::FirstPacket{.ingressInterface = port->second.name,
                             .source = toConfigAddress(key.family, key.src_addr),
                             .destination = toConfigAddress(key.family, key.dst_addr),
                             .protocol = *protocol,
-                            .destinationPort = ntohs(key.dst_port)},
+                            .destinationPort = ntohs(key.dst_port),
+                            .tenantName = std::nullopt},
         routeUsable);
 }
+
+} // namespace
 
 Status eraseSessions(RouterState& state, const std::vector<std::uint64_t>& ids)
 {
@@ -51,6 +63,16 @@ Status eraseSessions(RouterState& state, const std::vector<std::uint64_t>& ids)
             keys.push_back(record->reverse);
         }
     }
+    if (state.flowExport && !keys.empty()) { // final counters, read just before the removal
+        std::vector<fastpath::SessionEntry> entries;
+        for (const auto& key : keys) {
+            auto value = fastpath::SessionTable(state.maps.sessions).lookup(key);
+            if (value && value->has_value()) {
+                entries.push_back(fastpath::SessionEntry{key, **value});
+            }
+        }
+        state.flowExport->removed(*state.config, state.sessions, entries);
+    }
     if (!keys.empty()) {
         auto erased = fastpath::SessionTable(state.maps.sessions).eraseBatch(keys);
         if (!erased) {
@@ -58,11 +80,35 @@ Status eraseSessions(RouterState& state, const std::vector<std::uint64_t>& ids)
         }
     }
     for (const std::uint64_t id : ids) {
-        if (auto record = state.sessions.remove(id); record && record->nat) {
-            (void)state.nat.release(record->nat->address, record->nat->port);
+        if (auto record = state.sessions.remove(id)) {
+            state.releaseLeases(*record);
         }
     }
     return {};
+}
+
+namespace {
+
+// A forward direction translating to one of our waypoints holds waypoint ports we allocated.
+void adoptWaypointLease(RouterState& state, SessionRecord& record,
+                        const svr_session_value& forward)
+{
+    const config::IpAddress newSource =
+        toConfigAddress(record.forward.family, forward.new_src_addr);
+    if (!state.fabric || !(forward.flags & SVR_SESSION_F_REWRITE_SRC) ||
+        !state.isLocalWaypoint(newSource)) {
+        return;
+    }
+    WaypointLease lease{newSource, toConfigAddress(record.forward.family, forward.new_dst_addr),
+                        {ntohs(forward.new_src_port), ntohs(forward.new_dst_port)}};
+    if (Status reserved =
+            state.fabric->ports().reserve(lease.localWaypoint, lease.peerWaypoint, lease.ports);
+        !reserved) {
+        logInfo("session {}: waypoint ports {}/{} not reserved: {}", record.id,
+                lease.ports.local, lease.ports.remote, reserved.error().describe());
+        return;
+    }
+    record.waypoint = lease;
 }
 
 } // namespace
@@ -70,6 +116,35 @@ Status eraseSessions(RouterState& state, const std::vector<std::uint64_t>& ids)
 bool sessionPermitted(const RouterState& state, const svr_session_key& forward)
 {
     return decideFor(state, forward).permitted();
+}
+
+bool sessionPermitted(const RouterState& state, const SessionRecord& record)
+{
+    if (record.svr && record.svr->upstream) {
+        // From a peer: the original tuple and the tenant its metadata named.
+        const SvrSession& svr = *record.svr;
+        const auto protocol = protocolOf(svr.proto);
+        const auto port = state.ports.find(record.forward.ingress_ifindex);
+        if (!protocol || port == state.ports.end()) {
+            return false;
+        }
+        const config::IpAddress source = toConfigAddress(svr.source);
+        return state.policy
+            ->decide(policy::FirstPacket{.ingressInterface = port->second.name,
+                                         .source = source,
+                                         .destination = toConfigAddress(svr.destination),
+                                         .protocol = *protocol,
+                                         .destinationPort = svr.destinationPort,
+                                         .tenantName = svr.tenant},
+                     [&state, &source](const config::ServiceRoute& route) {
+                         return state.routeUsable(route, source.family);
+                     })
+            .permitted();
+    }
+    if (!record.svr && arrivedFromPeer(state, record.forward)) {
+        return true; // re-adopted from a peer: its metadata is gone, nothing to judge it by
+    }
+    return sessionPermitted(state, record.forward);
 }
 
 Result<std::size_t> adoptSessions(RouterState& state)
@@ -104,8 +179,28 @@ Result<std::size_t> adoptSessions(RouterState& state)
                 decided = true;
             }
         }
+        for (std::size_t i = 0; i < 2 && !decided; ++i) {
+            if (arrivedFromPeer(state, group[i].key) &&
+                !state.isLocalWaypoint(toConfigAddress(group[i].key.family,
+                                                       group[i].value.new_src_addr))) {
+                forwardIndex = i; // from a peer to a server (not our reverse of a peer hop)
+                decided = true;
+            }
+        }
         record.forward = group[forwardIndex].key;
         record.reverse = group[1 - forwardIndex].key;
+        adoptWaypointLease(state, record, group[forwardIndex].value);
+        for (const auto& entry : group) {
+            if (entry.value.flags & SVR_SESSION_F_METADATA_PENDING) {
+                // The signalling state died with the previous svrd: the session continues
+                // without metadata (the peer re-signals if it lost the session).
+                svr_session_value value = entry.value;
+                value.flags = static_cast<std::uint16_t>(value.flags &
+                                                         ~SVR_SESSION_F_METADATA_PENDING);
+                (void)fastpath::SessionTable(state.maps.sessions)
+                    .insert(entry.key, value, fastpath::InsertMode::CreateOrReplace);
+            }
+        }
         const policy::Decision decision = decideFor(state, record.forward);
         if (decision.permitted()) {
             record.notEstablishedTimeoutSeconds = static_cast<std::uint32_t>(
@@ -134,7 +229,28 @@ Result<std::size_t> expireSessions(RouterState& state, std::uint64_t nowNs)
     if (!entries) {
         return entries.error();
     }
+    // Sessions svrd knows whose entries are all gone (deleted behind its back): forget them and
+    // give their ports back.
+    std::unordered_set<std::uint64_t> present;
+    for (const auto& entry : *entries) {
+        present.insert(entry.value.session_id);
+    }
+    std::vector<std::uint64_t> vanished;
+    for (const auto& [id, record] : state.sessions.sessions()) {
+        if (!present.contains(id)) {
+            vanished.push_back(id);
+        }
+    }
+    for (const std::uint64_t id : vanished) {
+        if (auto record = state.sessions.remove(id)) {
+            state.releaseLeases(*record);
+        }
+    }
+    state.counters.add("sessions.stale-removed", vanished.size());
     const auto expired = findExpired(*entries, nowNs, state.sessions.notEstablishedTimeouts());
+    if (state.flowExport) { // before the expired sessions leave the index
+        state.flowExport->scanned(*state.config, state.sessions, *entries, expired, nowNs);
+    }
     if (expired.empty()) {
         return std::size_t{0};
     }
@@ -146,13 +262,24 @@ Result<std::size_t> expireSessions(RouterState& state, std::uint64_t nowNs)
     if (!erased) {
         return erased.error();
     }
+    std::unordered_map<std::uint64_t, const svr_session_value*> valueOf; // for the class counters
+    for (const auto& entry : *entries) {
+        valueOf.emplace(entry.value.session_id, &entry.value);
+    }
     for (const auto& session : expired) {
-        if (auto record = state.sessions.remove(session.id); record && record->nat) {
-            (void)state.nat.release(record->nat->address, record->nat->port);
+        if (const auto found = valueOf.find(session.id); found != valueOf.end()) {
+            state.sessionClasses.expired(*state.config, *found->second);
+        }
+        std::string uuid;
+        if (auto record = state.sessions.remove(session.id)) {
+            state.releaseLeases(*record);
+            if (record->svr) {
+                uuid = formatUuid(record->svr->uuid);
+            }
         }
         const char* cause = session.cause == ExpiryCause::tcpClosed ? "tcp-closed" : "idle";
         state.counters.add(std::string("sessions.expired.") + cause);
-        logInfo("session {} expired ({})", session.id, cause);
+        logEvent("session.expired", {{"session", session.id}, {"uuid", uuid}, {"cause", cause}});
     }
     state.counters.add("sessions.expired", expired.size());
     return expired.size();
@@ -162,7 +289,7 @@ Result<std::size_t> removeUnpermittedSessions(RouterState& state)
 {
     std::vector<std::uint64_t> refused;
     for (const auto& [id, record] : state.sessions.sessions()) {
-        if (!sessionPermitted(state, record.forward)) {
+        if (!sessionPermitted(state, record)) {
             refused.push_back(id);
         }
     }
@@ -170,7 +297,7 @@ Result<std::size_t> removeUnpermittedSessions(RouterState& state)
         return erased.error();
     }
     for (const std::uint64_t id : refused) {
-        logInfo("session {} removed: no longer permitted", id);
+        logEvent("session.removed", {{"session", id}, {"cause", "no-longer-permitted"}});
     }
     state.counters.add("sessions.removed-by-policy", refused.size());
     return refused.size();

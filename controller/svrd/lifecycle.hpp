@@ -22,7 +22,13 @@ Result<std::size_t> expireSessions(RouterState& state, std::uint64_t nowNs);
 // current configuration and removes the sessions it no longer permits.
 Result<std::size_t> removeUnpermittedSessions(RouterState& state);
 
+// Removes sessions (both directions) from the table and the index, releasing their leases
+// (also used for an operator's delete through the REST API).
+Status eraseSessions(RouterState& state, const std::vector<std::uint64_t>& ids);
+
 // Whether the current policy still admits this session's first packet.
 bool sessionPermitted(const RouterState& state, const svr_session_key& forward);
+// The same for a recorded session, judging a session from an SVR peer by its metadata.
+bool sessionPermitted(const RouterState& state, const SessionRecord& record);
 
 } // namespace svr::svrd

@@ -65,6 +65,10 @@ int main(int argc, char** argv)
         ->needs(configOption);
     app.add_option("--xdp-mode", options.xdpMode, "native (default) or generic")
         ->needs(configOption);
+    app.add_option("--http-listen", options.daemon.httpListen,
+                   "serve /metrics and /api/v1 on ADDR:PORT ([v6]:PORT) instead of the "
+                   "configuration's router/management/http (default 127.0.0.1:9464)")
+        ->needs(configOption);
     configOption->excludes(checkOption);
     try {
         app.parse(argc, argv);

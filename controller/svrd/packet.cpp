@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "protocol/packet.hpp"
+
 namespace svr::svrd {
 namespace {
 
@@ -310,6 +312,44 @@ std::vector<std::uint8_t> rewriteFrame(std::span<const std::uint8_t> frame,
     }
     store16(l4 + checksumOffset, checksum);
     return out;
+}
+
+Status transformL4Payload(std::vector<std::uint8_t>& frame, std::size_t l3Offset,
+                          const PayloadTransform& transform)
+{
+    auto layout = protocol::parsePacket(frame, l3Offset);
+    if (!layout) {
+        return layout.error();
+    }
+    frame.resize(layout->end);
+    if (layout->payloadSize() == 0) {
+        return {};
+    }
+    std::vector<std::uint8_t> replaced;
+    if (Status done = transform(protocol::l4Payload(frame, *layout), replaced); !done) {
+        return done;
+    }
+    frame.resize(layout->payloadOffset);
+    frame.insert(frame.end(), replaced.begin(), replaced.end());
+    const std::size_t ipLength = frame.size() - l3Offset;
+    if (ipLength > 0xffff) {
+        return Error::invalid("payload grew past the largest IP packet");
+    }
+    if (layout->ipVersion == 4) {
+        store16(&frame[l3Offset + 2], static_cast<std::uint16_t>(ipLength));
+    } else {
+        store16(&frame[l3Offset + 4], static_cast<std::uint16_t>(ipLength - 40));
+    }
+    if (layout->l4Protocol == IPPROTO_UDP) {
+        store16(&frame[layout->l4Offset + 4],
+                static_cast<std::uint16_t>(frame.size() - layout->l4Offset));
+    }
+    auto updated = protocol::parsePacket(frame, l3Offset);
+    if (!updated) {
+        return updated.error();
+    }
+    protocol::recomputeChecksums(frame, *updated);
+    return {};
 }
 
 } // namespace svr::svrd

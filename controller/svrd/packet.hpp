@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
 
+#include "common/result.hpp"
 #include "fastpath/abi.hpp"
 #include "fastpath/address.hpp"
 
@@ -69,6 +71,13 @@ svr_session_key sessionKey(const ParsedPacket& packet, std::uint32_t ingressIfin
 std::vector<std::uint8_t> rewriteFrame(std::span<const std::uint8_t> frame,
                                        const ParsedPacket& packet,
                                        const svr_session_value& value);
+
+// Replaces the L4 payload of the TCP/UDP packet at l3Offset of the frame with what `transform`
+// makes of it (nothing for an empty payload); lengths and checksums follow, L2 padding is cut.
+using PayloadTransform =
+    std::function<Status(std::span<const std::uint8_t>, std::vector<std::uint8_t>&)>;
+Status transformL4Payload(std::vector<std::uint8_t>& frame, std::size_t l3Offset,
+                          const PayloadTransform& transform);
 
 // RFC 1071 one's-complement sum, folded and inverted; `initial` carries a pseudo-header sum.
 std::uint16_t internetChecksum(std::span<const std::uint8_t> bytes, std::uint32_t initial = 0);

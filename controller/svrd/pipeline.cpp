@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
+
+#include "protocol/packet.hpp"
 
 #include "fastpath/maps.hpp"
 #include "svrd/log.hpp"
@@ -29,6 +32,11 @@ std::uint32_t idOf(const std::vector<T>& items, const T* item)
         return 0;
     }
     return static_cast<std::uint32_t>(item - items.data()) + 1; // 0: none
+}
+
+std::uint64_t wallClockSeconds()
+{
+    return static_cast<std::uint64_t>(::time(nullptr)); // HMAC time slots are wall clock
 }
 
 std::string puntReasonName(std::uint16_t reason)
@@ -101,8 +109,14 @@ void Pipeline::handleFrame(const fastpath::PuntFrame& punted, std::uint32_t sock
     const std::uint32_t ingressIfindex = socketIfindex;
     const std::uint16_t reason =
         punted.hasMeta ? punted.meta.reason : static_cast<std::uint16_t>(SVR_PUNT_MISS);
-    if (reason != SVR_PUNT_MISS && reason != SVR_PUNT_SESSION_ACTION) {
-        // Waypoint, cookie and fragment handling belong to the SVR peer issue.
+    switch (reason) {
+    case SVR_PUNT_MISS:
+    case SVR_PUNT_SESSION_ACTION:
+    case SVR_PUNT_WAYPOINT:
+    case SVR_PUNT_METADATA_PENDING:
+    case SVR_PUNT_COOKIE: break;
+    default:
+        // Fragments and ICMP errors about no session start nothing.
         counters.add("drop.punt-reason." + puntReasonName(reason));
         return;
     }
@@ -114,7 +128,23 @@ void Pipeline::handleFrame(const fastpath::PuntFrame& punted, std::uint32_t sock
     Frame frame{punted.data, *parsed.packet};
     const svr_session_key key = sessionKey(frame.packet, ingressIfindex);
 
+    if (const SessionRecord* stale = state_.sessions.findByKey(key);
+        stale != nullptr && !entryInstalled(key)) {
+        // Its entry left the table behind svrd's back (svrctl session delete): forget the
+        // session and its ports, and take the packet as a first packet.
+        fastpath::SessionTable table(state_.maps.sessions);
+        (void)table.erase(stale->forward);
+        (void)table.erase(stale->reverse);
+        if (auto removed = state_.sessions.remove(stale->id)) {
+            state_.releaseLeases(*removed);
+        }
+        counters.add("sessions.stale-removed");
+    }
     if (const SessionRecord* existing = state_.sessions.findByKey(key)) {
+        if (existing->svr) {
+            continueSvrSession(std::move(frame), *existing, key);
+            return;
+        }
         // Punted before the session was visible to the fast path: send it like the session.
         auto value = fastpath::SessionTable(state_.maps.sessions).lookup(key);
         if (value && value->has_value() && (*value)->action == SVR_ACTION_FORWARD &&
@@ -124,21 +154,139 @@ void Pipeline::handleFrame(const fastpath::PuntFrame& punted, std::uint32_t sock
         } else {
             counters.add("drop.existing-session-unusable");
         }
-        (void)existing;
+        return;
+    }
+    if (reason == SVR_PUNT_METADATA_PENDING || reason == SVR_PUNT_COOKIE) {
+        counters.add("drop.signalling-unknown-session"); // an entry svrd did not install
         return;
     }
     if (HeldSession* held = heldByKey(key)) {
-        if (held->frames.size() < kMaxHeldFrames) {
+        if (reason == SVR_PUNT_WAYPOINT) {
+            counters.add("drop.held-peer-retransmission"); // the held first packet goes
+        } else if (held->frames.size() < kMaxHeldFrames) {
             held->frames.push_back(std::move(frame));
         } else {
             counters.add("drop.held-queue-full");
         }
         return;
     }
-    startSession(std::move(frame), ingressIfindex);
+    if (reason == SVR_PUNT_WAYPOINT) {
+        acceptFromPeer(std::move(frame), ingressIfindex);
+        return;
+    }
+    startSession(std::move(frame), ingressIfindex, nullptr);
 }
 
-void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex)
+bool Pipeline::entryInstalled(const svr_session_key& key) const
+{
+    auto value = fastpath::SessionTable(state_.maps.sessions).lookup(key);
+    return !value || value->has_value(); // a failed lookup proves nothing: keep the session
+}
+
+std::optional<protocol::OpenedMetadata> Pipeline::openAndStrip(Frame& frame, PeerCrypto& crypto)
+{
+    Counters& counters = state_.counters;
+    auto layout = protocol::parsePacket(frame.bytes, frame.packet.l3Offset);
+    if (!layout) {
+        counters.add(metadataFailureCounter(layout.error()));
+        return std::nullopt;
+    }
+    auto opened = crypto.sealer.open(crypto.ring, protocol::l4Payload(frame.bytes, *layout),
+                                     wallClockSeconds());
+    if (!opened) {
+        counters.add(metadataFailureCounter(opened.error()));
+        return std::nullopt;
+    }
+    frame.bytes.resize(layout->end); // L2 padding would be taken for payload
+    if (Status stripped = protocol::stripMetadata(frame.bytes, opened->stripPrefix,
+                                                  opened->stripSuffix, frame.packet.l3Offset);
+        !stripped) {
+        counters.add(metadataFailureCounter(stripped.error()));
+        return std::nullopt;
+    }
+    ParseOutcome reparsed = parseFrame(frame.bytes);
+    if (!reparsed.packet) {
+        counters.add("drop.metadata.strip-left-bad-packet");
+        return std::nullopt;
+    }
+    frame.packet = *reparsed.packet;
+    return std::move(*opened);
+}
+
+void Pipeline::acceptFromPeer(Frame frame, std::uint32_t ingressIfindex)
+{
+    Counters& counters = state_.counters;
+    const Port* ingress = state_.portByIfindex(ingressIfindex);
+    const config::Adjacency* adjacency =
+        ingress != nullptr && state_.fabric
+            ? state_.fabric->adjacencyFrom(ingress->name, toConfigAddress(frame.packet.source))
+            : nullptr;
+    PeerCrypto* crypto = adjacency != nullptr ? state_.fabric->peer(adjacency->peer) : nullptr;
+    if (crypto == nullptr) {
+        counters.add("drop.metadata.unknown-peer");
+        return;
+    }
+    if (frame.packet.ttl <= 1) {
+        counters.add("drop.ttl-expired");
+        return;
+    }
+    const auto opened = openAndStrip(frame, *crypto);
+    if (!opened) {
+        return;
+    }
+    const protocol::Metadata& metadata = opened->metadata;
+    auto session = std::make_shared<SvrSession>();
+    if (const auto* v4 = metadata.find<protocol::ForwardContextV4>()) {
+        session->source.family = session->destination.family = SVR_FAMILY_IPV4;
+        std::copy(v4->source.begin(), v4->source.end(), session->source.bytes.begin());
+        std::copy(v4->destination.begin(), v4->destination.end(),
+                  session->destination.bytes.begin());
+        session->sourcePort = v4->sourcePort;
+        session->destinationPort = v4->destinationPort;
+        session->proto = v4->protocol;
+    } else if (const auto* v6 = metadata.find<protocol::ForwardContextV6>()) {
+        session->source.family = session->destination.family = SVR_FAMILY_IPV6;
+        std::copy(v6->source.begin(), v6->source.end(), session->source.bytes.begin());
+        std::copy(v6->destination.begin(), v6->destination.end(),
+                  session->destination.bytes.begin());
+        session->sourcePort = v6->sourcePort;
+        session->destinationPort = v6->destinationPort;
+        session->proto = v6->protocol;
+    } else {
+        counters.add("drop.metadata.no-forward-context");
+        return;
+    }
+    if (Status admitted = crypto->replay.admitFirstPacket(metadata, wallClockSeconds());
+        !admitted) {
+        counters.add(metadataFailureCounter(admitted.error()));
+        return;
+    }
+    if (const auto* router = metadata.find<protocol::SourceRouterName>();
+        router != nullptr && router->value != adjacency->peer) {
+        counters.add("drop.metadata.source-router-mismatch");
+        return;
+    }
+    if (session->proto != frame.packet.proto) {
+        counters.add("drop.metadata.context-mismatch");
+        return;
+    }
+    session->uuid = *metadata.find<protocol::SessionUuid>(); // admitFirstPacket required it
+    if (const auto* tenant = metadata.find<protocol::TenantName>()) {
+        session->tenant = tenant->value;
+    }
+    session->payloadEncrypted = metadata.find<protocol::SessionEncrypted>() != nullptr;
+    session->upstream = SvrHop{.peer = adjacency->peer,
+                               .localWaypoint = toConfigAddress(frame.packet.destination),
+                               .peerWaypoint = toConfigAddress(frame.packet.source),
+                               .ports = {.local = frame.packet.destinationPort,
+                                         .remote = frame.packet.sourcePort},
+                               .signalling = true};
+    counters.add("metadata.accepted");
+    startSession(std::move(frame), ingressIfindex, std::move(session));
+}
+
+void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex,
+                            std::shared_ptr<SvrSession> inbound)
 {
     Counters& counters = state_.counters;
     const ParsedPacket& packet = frame.packet;
@@ -164,37 +312,40 @@ void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex)
         counters.add("drop.parse.unsupported-protocol");
         return;
     }
-    const config::IpAddress source = toConfigAddress(packet.source);
-    const config::IpAddress destination = toConfigAddress(packet.destination);
-    const auto routeUsable = [this](const config::ServiceRoute& route) {
-        const auto* nextHop = std::get_if<config::NextHop>(&route.target);
-        return nextHop != nullptr && state_.portByName(nextHop->interface) != nullptr;
+    // The session as the client opened it: the packet, or the forward context of a peer.
+    const fastpath::IpAddress originalSource = inbound ? inbound->source : packet.source;
+    const fastpath::IpAddress originalDestination =
+        inbound ? inbound->destination : packet.destination;
+    const std::uint16_t originalSourcePort = inbound ? inbound->sourcePort : packet.sourcePort;
+    const std::uint16_t originalDestinationPort =
+        inbound ? inbound->destinationPort : packet.destinationPort;
+    const config::IpAddress source = toConfigAddress(originalSource);
+    const config::IpAddress destination = toConfigAddress(originalDestination);
+    const config::Family family = source.family;
+    const auto routeUsable = [this, family](const config::ServiceRoute& route) {
+        return state_.routeUsable(route, family);
     };
+    std::optional<std::string_view> tenantName;
+    if (inbound) {
+        tenantName = inbound->tenant; // zero trust: the peer's tenant, checked again here
+    }
     const policy::Decision decision = state_.policy->decide(
         policy::FirstPacket{.ingressInterface = ingress->name,
                             .source = source,
                             .destination = destination,
                             .protocol = *protocol,
-                            .destinationPort = packet.destinationPort},
+                            .destinationPort = originalDestinationPort,
+                            .tenantName = tenantName},
         routeUsable);
     if (!decision.permitted()) {
         counters.add(std::string("drop.policy.") +
                      std::string(policy::dropReasonName(*decision.drop)));
         return;
     }
-    const auto& nextHopConfig = std::get<config::NextHop>(decision.route->target);
-    const Port* egress = state_.portByName(nextHopConfig.interface);
-    const config::Family family = source.family;
-    if ((nextHopConfig.targetAddress && nextHopConfig.targetAddress->family != family) ||
-        (nextHopConfig.gateway && nextHopConfig.gateway->family != family)) {
-        counters.add("drop.route-family-mismatch");
-        return;
-    }
-    const config::IpAddress newDestination = nextHopConfig.targetAddress.value_or(destination);
-    const config::IpAddress nextHopAddress = nextHopConfig.gateway.value_or(newDestination);
 
     SessionRecord record;
     record.id = state_.nextSessionId;
+    record.svr = inbound;
     fastpath::SessionSpec spec{
         .ingressIfindex = ingressIfindex,
         .vlanId = packet.vlanId,
@@ -207,11 +358,7 @@ void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex)
         .newSourcePort = std::nullopt,
         .newDestination = std::nullopt,
         .newDestinationPort = std::nullopt,
-        .nextHop = fastpath::NextHop{.egressIfindex = egress->ifindex,
-                                     .srcMac = egress->mac,
-                                     .dstMac = {},
-                                     .useFib = false,
-                                     .egressVlan = 0},
+        .nextHop = {},
         .dscp = SVR_DSCP_KEEP,
         .action = SVR_ACTION_FORWARD,
         .sessionId = record.id,
@@ -219,41 +366,138 @@ void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex)
             policy::idleTimeout(*decision.service, *protocol, true).count()),
         .createdNs = fastpath::monotonicNowNs(),
     };
-    if (nextHopConfig.targetAddress) {
-        spec.newDestination = toFastpathAddress(*nextHopConfig.targetAddress);
-    }
-    if (nextHopConfig.sourceNat) {
-        const config::Interface* egressConfig = state_.config->findInterface(egress->name);
-        const auto natAddress =
-            egressConfig != nullptr ? interfaceAddress(*egressConfig, family) : std::nullopt;
-        if (!natAddress) {
-            counters.add("drop.nat-no-address");
+    const Port* egress = nullptr;
+    config::IpAddress nextHopAddress;
+    if (const auto* peerTarget = std::get_if<config::PeerTarget>(&decision.route->target)) {
+        if (packet.isIcmp()) {
+            counters.add("drop.peer-route-icmp-unsupported"); // needs UDP conversion
             return;
         }
-        auto port = state_.nat.allocate(*natAddress);
-        if (!port) {
-            counters.add("drop.nat-ports-exhausted");
+        if (inbound && inbound->upstream && inbound->upstream->peer == peerTarget->peer) {
+            counters.add("drop.peer-route-loop");
             return;
         }
-        record.nat = NatLease{*natAddress, *port};
-        spec.newSource = toFastpathAddress(*natAddress);
-        spec.newSourcePort = *port;
+        const config::Adjacency* path = state_.peerPathFor(peerTarget->peer, family);
+        const auto localWaypoint =
+            path != nullptr ? state_.fabric->localWaypoint(path->interface) : std::nullopt;
+        if (path == nullptr || !localWaypoint) {
+            counters.add("drop.policy.no-usable-route");
+            return;
+        }
+        auto ports = state_.fabric->ports().allocate(*localWaypoint, path->peerWaypoint);
+        if (!ports) {
+            counters.add("drop.waypoint-ports-exhausted");
+            return;
+        }
+        record.waypoint = WaypointLease{*localWaypoint, path->peerWaypoint, *ports};
+        if (!record.svr) {
+            record.svr = std::make_shared<SvrSession>();
+            record.svr->uuid = newSessionUuid();
+            record.svr->tenant = decision.tenant != nullptr ? decision.tenant->name : "";
+            record.svr->source = originalSource;
+            record.svr->destination = originalDestination;
+            record.svr->sourcePort = originalSourcePort;
+            record.svr->destinationPort = originalDestinationPort;
+            record.svr->proto = packet.proto;
+        }
+        if (!inbound && decision.service->payloadPolicy) {
+            // The first router decides; the metadata tells the others (TLV 11).
+            record.svr->payloadEncrypted = true;
+            record.svr->payloadPolicy = *decision.service->payloadPolicy;
+        }
+        record.svr->service = decision.service->name;
+        record.svr->downstream = SvrHop{.peer = path->peer,
+                                        .localWaypoint = *localWaypoint,
+                                        .peerWaypoint = path->peerWaypoint,
+                                        .ports = *ports,
+                                        .signalling = true};
+        spec.newSource = toFastpathAddress(*localWaypoint);
+        spec.newSourcePort = ports->local;
+        spec.newDestination = toFastpathAddress(path->peerWaypoint);
+        spec.newDestinationPort = ports->remote;
+        egress = state_.portByName(path->interface);
+        nextHopAddress = path->peerWaypoint;
+    } else {
+        const auto& nextHopConfig = std::get<config::NextHop>(decision.route->target);
+        egress = state_.portByName(nextHopConfig.interface);
+        if ((nextHopConfig.targetAddress && nextHopConfig.targetAddress->family != family) ||
+            (nextHopConfig.gateway && nextHopConfig.gateway->family != family)) {
+            counters.add("drop.route-family-mismatch");
+            return;
+        }
+        const config::IpAddress newDestination =
+            nextHopConfig.targetAddress.value_or(destination);
+        nextHopAddress = nextHopConfig.gateway.value_or(newDestination);
+        if (nextHopConfig.targetAddress || inbound) {
+            spec.newDestination = toFastpathAddress(newDestination);
+        }
+        if (inbound) {
+            // The egress router restores what the client sent.
+            spec.newDestinationPort = originalDestinationPort;
+            spec.newSource = originalSource;
+            spec.newSourcePort = originalSourcePort;
+            record.svr->service = decision.service->name;
+            if (record.svr->payloadEncrypted) {
+                if (!decision.service->payloadPolicy ||
+                    state_.fabric->payloadCipher(*decision.service->payloadPolicy) == nullptr) {
+                    counters.add("drop.payload-encryption-unconfigured");
+                    return;
+                }
+                record.svr->payloadPolicy = *decision.service->payloadPolicy;
+            }
+        }
+        if (nextHopConfig.sourceNat) {
+            const config::Interface* egressConfig = state_.config->findInterface(egress->name);
+            const auto natAddress =
+                egressConfig != nullptr ? interfaceAddress(*egressConfig, family) : std::nullopt;
+            if (!natAddress) {
+                counters.add("drop.nat-no-address");
+                return;
+            }
+            auto port = state_.nat.allocate(*natAddress);
+            if (!port) {
+                counters.add("drop.nat-ports-exhausted");
+                return;
+            }
+            record.nat = NatLease{*natAddress, *port};
+            spec.newSource = toFastpathAddress(*natAddress);
+            spec.newSourcePort = *port;
+        }
     }
+    spec.nextHop = fastpath::NextHop{.egressIfindex = egress->ifindex,
+                                     .srcMac = egress->mac,
+                                     .dstMac = {},
+                                     .useFib = false,
+                                     .egressVlan = 0};
     auto forward = fastpath::buildForwardSession(spec);
     if (!forward) {
         counters.add("drop.session-invalid");
         logInfo("cannot build a session: {}", forward.error().describe());
-        releaseNat(record);
+        state_.releaseLeases(record);
         return;
     }
     forward->value.tenant_id = idOf(state_.config->tenants, decision.tenant);
     forward->value.service_id = idOf(state_.config->services, decision.service);
-    const fastpath::SessionEntry reverse = fastpath::buildReverseSession(
+    fastpath::SessionEntry reverse = fastpath::buildReverseSession(
         *forward, fastpath::NextHop{.egressIfindex = ingressIfindex,
                                     .srcMac = ingress->mac,
                                     .dstMac = packet.srcMac,
                                     .useFib = false,
                                     .egressVlan = packet.vlanId});
+    if (record.svr) {
+        const bool edge = !record.svr->upstream || !record.svr->downstream;
+        if (record.svr->payloadEncrypted && edge) {
+            // Every packet needs the payload cipher: svrd forwards this session.
+            forward->value.action = SVR_ACTION_PUNT;
+            reverse.value.action = SVR_ACTION_PUNT;
+        }
+        if (record.svr->forwardPending()) {
+            forward->value.flags |= SVR_SESSION_F_METADATA_PENDING;
+        }
+        if (record.svr->reversePending()) {
+            reverse.value.flags |= SVR_SESSION_F_METADATA_PENDING;
+        }
+    }
     record.forward = forward->key;
     record.reverse = reverse.key;
     record.notEstablishedTimeoutSeconds = static_cast<std::uint32_t>(
@@ -274,6 +518,11 @@ void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex)
         install(session, *mac);
         return;
     }
+    if (held_.size() >= kMaxHeldSessions) {
+        counters.add("drop.held-sessions-full");
+        state_.releaseLeases(session.record);
+        return;
+    }
     if (Status managed = neighbours_.manage(session.nextHopIfindex, session.nextHop); !managed) {
         logInfo("{}", managed.error().describe());
     }
@@ -285,11 +534,17 @@ void Pipeline::install(HeldSession& session, const fastpath::MacAddress& nextHop
 {
     Counters& counters = state_.counters;
     std::memcpy(session.forward.value.dst_mac, nextHopMac.data(), nextHopMac.size());
+    // The first packets leave through svrd, not the fast path: counted here, the session's
+    // counters (svrctl, IPFIX records) hold every packet of the direction.
+    for (const Frame& frame : session.frames) {
+        ++session.forward.value.packets;
+        session.forward.value.bytes += frame.bytes.size();
+    }
     fastpath::SessionTable table(state_.maps.sessions);
     if (Status inserted = table.insert(session.forward.key, session.forward.value); !inserted) {
         counters.add("drop.install-failed");
         logInfo("install session {}: {}", session.record.id, inserted.error().describe());
-        releaseNat(session.record);
+        state_.releaseLeases(session.record);
         return;
     }
     if (Status inserted = table.insert(session.reverse.key, session.reverse.value); !inserted) {
@@ -297,14 +552,191 @@ void Pipeline::install(HeldSession& session, const fastpath::MacAddress& nextHop
         counters.add("drop.install-failed");
         logInfo("install reverse of session {}: {}", session.record.id,
                 inserted.error().describe());
-        releaseNat(session.record);
+        state_.releaseLeases(session.record);
         return;
     }
     state_.sessions.add(session.record);
     counters.add("sessions.created");
+    state_.sessionClasses.created(*state_.config, session.forward.value);
+    const SvrSession* svr = session.record.svr.get();
+    logEvent("session.created",
+             {{"session", session.record.id},
+              {"uuid", svr != nullptr ? formatUuid(svr->uuid) : std::string()},
+              {"service", svr != nullptr ? svr->service : std::string()},
+              {"from_peer", svr != nullptr && svr->upstream ? svr->upstream->peer : std::string()},
+              {"to_peer",
+               svr != nullptr && svr->downstream ? svr->downstream->peer : std::string()}});
     for (const Frame& frame : session.frames) {
-        sendWithSession(frame, session.forward.value);
+        emit(frame, session.forward.value, session.record, true);
     }
+}
+
+void Pipeline::continueSvrSession(Frame frame, const SessionRecord& record,
+                                  const svr_session_key& key)
+{
+    Counters& counters = state_.counters;
+    SvrSession& svr = *record.svr;
+    const bool forwardDirection = std::memcmp(&key, &record.forward, sizeof(key)) == 0;
+    auto value = fastpath::SessionTable(state_.maps.sessions).lookup(key);
+    if (!value || !value->has_value() ||
+        ((*value)->action != SVR_ACTION_FORWARD && (*value)->action != SVR_ACTION_PUNT)) {
+        counters.add("drop.existing-session-unusable");
+        return;
+    }
+    if (frame.packet.ttl <= 1) {
+        counters.add("drop.ttl-expired");
+        return;
+    }
+    auto layout = protocol::parsePacket(frame.bytes, frame.packet.l3Offset);
+    const auto payload = layout ? protocol::l4Payload(frame.bytes, *layout)
+                                : std::span<const std::uint8_t>{};
+    const bool carriesMetadata =
+        payload.size() >= protocol::kCookie.size() &&
+        std::equal(protocol::kCookie.begin(), protocol::kCookie.end(), payload.begin());
+    SvrHop* from = forwardDirection ? (svr.upstream ? &*svr.upstream : nullptr)
+                                    : (svr.downstream ? &*svr.downstream : nullptr);
+    if (carriesMetadata) {
+        PeerCrypto* crypto = from != nullptr ? state_.fabric->peer(from->peer) : nullptr;
+        if (crypto == nullptr) {
+            // From a client or server, not a peer: a payload that happens to start with the
+            // cookie. Forwarding it unmarked would make the next router take it for metadata.
+            counters.add("drop.metadata.unexpected");
+            return;
+        }
+        const auto opened = openAndStrip(frame, *crypto);
+        if (!opened) {
+            return;
+        }
+        const auto* uuid = opened->metadata.find<protocol::SessionUuid>();
+        if (uuid == nullptr || *uuid != svr.uuid) {
+            counters.add("drop.metadata.session-mismatch");
+            return;
+        }
+        // Forward metadata again: the peer has not seen our reverse metadata yet. Reverse
+        // metadata: the peer acknowledges ours, stop adding it.
+        from->signalling = forwardDirection;
+        counters.add(forwardDirection ? "metadata.forward-repeated" : "metadata.reverse-received");
+    } else if (forwardDirection && from != nullptr && from->signalling) {
+        from->signalling = false; // a forward packet without metadata: our reverse arrived
+        counters.add("metadata.handshake-completed");
+    }
+    emit(frame, **value, record, forwardDirection);
+    syncPendingFlags(record);
+}
+
+void Pipeline::syncPendingFlags(const SessionRecord& record)
+{
+    fastpath::SessionTable table(state_.maps.sessions);
+    const std::pair<const svr_session_key*, bool> directions[] = {
+        {&record.forward, record.svr->forwardPending()},
+        {&record.reverse, record.svr->reversePending()}};
+    for (const auto& [key, pending] : directions) {
+        auto value = table.lookup(*key);
+        if (!value || !value->has_value()) {
+            continue;
+        }
+        svr_session_value updated = **value;
+        const bool flagged = (updated.flags & SVR_SESSION_F_METADATA_PENDING) != 0;
+        if (flagged == pending) {
+            continue;
+        }
+        updated.flags = static_cast<std::uint16_t>(
+            pending ? (updated.flags | SVR_SESSION_F_METADATA_PENDING)
+                    : (updated.flags & ~SVR_SESSION_F_METADATA_PENDING));
+        if (Status written = table.insert(*key, updated, fastpath::InsertMode::CreateOrReplace);
+            !written) {
+            state_.counters.add("session-update-failed");
+        }
+    }
+}
+
+void Pipeline::emit(const Frame& frame, const svr_session_value& value,
+                    const SessionRecord& record, bool forwardDirection)
+{
+    Counters& counters = state_.counters;
+    const SvrSession* svr = record.svr.get();
+    const SvrHop* to = nullptr;
+    if (svr != nullptr) {
+        const auto& hop = forwardDirection ? svr->downstream : svr->upstream;
+        if (hop && hop->signalling) {
+            to = &*hop;
+        }
+    }
+    // Payload encryption runs between the edge routers: the first encrypts forward payloads
+    // and decrypts reverse ones, the last does the opposite; routers between pass it on.
+    const bool firstRouter = svr != nullptr && svr->downstream && !svr->upstream;
+    const bool lastRouter = svr != nullptr && svr->upstream && !svr->downstream;
+    const bool payloadCrypto = svr != nullptr && svr->payloadEncrypted && (firstRouter || lastRouter);
+    if (to == nullptr && !payloadCrypto) {
+        sendWithSession(frame, value);
+        return;
+    }
+    Port* egress = state_.portByIfindex(value.egress_ifindex);
+    if (egress == nullptr || egress->sockets.empty()) {
+        counters.add("tx.no-socket");
+        return;
+    }
+    std::vector<std::uint8_t> out = rewriteFrame(frame.bytes, frame.packet, value);
+    const ParseOutcome rewritten = parseFrame(out);
+    if (!rewritten.packet) {
+        counters.add("drop.rewrite-unparsable");
+        return;
+    }
+    const std::size_t l3Offset = rewritten.packet->l3Offset;
+    if (payloadCrypto) {
+        protocol::PayloadCipher* cipher = state_.fabric->payloadCipher(svr->payloadPolicy);
+        if (cipher == nullptr) {
+            counters.add("drop.payload-cipher-missing");
+            return;
+        }
+        const bool encrypt = forwardDirection == firstRouter;
+        Status transformed = transformL4Payload(
+            out, l3Offset,
+            [cipher, encrypt](std::span<const std::uint8_t> in, std::vector<std::uint8_t>& result) {
+                return encrypt ? cipher->seal(in, result) : cipher->open(in, result);
+            });
+        if (!transformed) {
+            counters.add(encrypt ? "drop.payload-encrypt-failed"
+                                 : metadataFailureCounter(transformed.error()) + ".payload");
+            return;
+        }
+    }
+    if (to != nullptr) {
+        PeerCrypto* crypto = state_.fabric->peer(to->peer);
+        auto layout = protocol::parsePacket(out, l3Offset);
+        if (crypto == nullptr || !layout) {
+            counters.add("drop.metadata-insert-failed");
+            return;
+        }
+        out.resize(layout->end);
+        const protocol::Metadata metadata =
+            forwardDirection ? forwardMetadata(*svr, state_.fabric->routerName())
+                             : reverseMetadata(*svr, state_.fabric->routerName());
+        auto sealed = crypto->sealer.seal(crypto->ring, metadata,
+                                          protocol::l4Payload(out, *layout), wallClockSeconds());
+        if (!sealed) {
+            counters.add("drop.metadata-seal-failed");
+            logInfo("seal metadata for {}: {}", to->peer, sealed.error().describe());
+            return;
+        }
+        // Encrypted sessions keep room for the payload's growth in every later TCP segment.
+        const std::size_t mssReserve =
+            svr->payloadEncrypted ? protocol::PayloadCipher::kMaxGrowth : 0;
+        auto inserted = protocol::insertMetadata(
+            out, sealed->prefix, sealed->tag,
+            protocol::InsertOptions{.l3Offset = l3Offset, .pathMtu = kPathMtu,
+                                    .mssReserve = mssReserve});
+        if (!inserted || inserted->kind != protocol::InsertOutcome::Kind::Inserted) {
+            counters.add("drop.metadata-exceeds-mtu");
+            return;
+        }
+        counters.add(forwardDirection ? "metadata.forward-sent" : "metadata.reverse-sent");
+    }
+    if (Status sent = egress->sockets.front()->transmit(out); !sent) {
+        counters.add("tx.failed");
+        return;
+    }
+    counters.add("tx.packets");
 }
 
 void Pipeline::sendWithSession(const Frame& frame, const svr_session_value& value)
@@ -324,9 +756,7 @@ void Pipeline::sendWithSession(const Frame& frame, const svr_session_value& valu
 
 void Pipeline::releaseNat(const SessionRecord& record)
 {
-    if (record.nat) {
-        (void)state_.nat.release(record.nat->address, record.nat->port);
-    }
+    state_.releaseLeases(record);
 }
 
 void Pipeline::retryHeld(std::uint64_t nowNs)

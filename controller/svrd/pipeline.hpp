@@ -7,6 +7,13 @@
 // interface's AF_XDP socket. Installing before sending means the reply always finds its
 // session.
 //
+// SVR (docs/architecture.md): a service route to a peer makes this router the session's
+// initiator on that hop (waypoint ports, forward metadata until reverse metadata arrives); a
+// first packet to a local waypoint port (punt reason WAYPOINT) makes it the responder (cookie,
+// HMAC, replay and policy checks, original addresses restored, reverse metadata until a
+// forward packet without metadata arrives). A transit router is both. Packets of sessions
+// still signalling are punted (SVR_SESSION_F_METADATA_PENDING) or carry the cookie (COOKIE).
+//
 // Unknown next-hop MAC: the session is held (with its packets, at most kMaxHeldFrames) while
 // the kernel resolves a managed neighbour entry, retried from the event loop, and refused
 // (counted) after kNeighbourWait. Kernel forwarding stays off: nothing of the session goes
@@ -16,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -29,7 +37,13 @@
 namespace svr::svrd {
 
 inline constexpr std::size_t kMaxHeldFrames = 16;
+// Sessions waiting for a next-hop MAC at once; more are refused (counted) so unresolvable
+// next hops cannot grow svrd without bound.
+inline constexpr std::size_t kMaxHeldSessions = 4096;
 inline constexpr std::chrono::seconds kNeighbourWait{3};
+// Largest IP packet an SVR hop carries: first packets that would exceed it with metadata are
+// dropped (TCP SYNs get their MSS clamped so later segments fit).
+inline constexpr std::size_t kPathMtu = 1500;
 inline constexpr std::uint64_t kNeighbourCacheNs = 1'000'000'000ULL;
 
 class Pipeline {
@@ -62,9 +76,23 @@ private:
     };
 
     void handleFrame(const fastpath::PuntFrame& frame, std::uint32_t socketIfindex);
-    void startSession(Frame frame, std::uint32_t ingressIfindex);
+    bool entryInstalled(const svr_session_key& key) const;
+    // inbound: set when the first packet came from an SVR peer (metadata verified, stripped).
+    void startSession(Frame frame, std::uint32_t ingressIfindex,
+                      std::shared_ptr<SvrSession> inbound);
+    void acceptFromPeer(Frame frame, std::uint32_t ingressIfindex);
+    void continueSvrSession(Frame frame, const SessionRecord& record,
+                            const svr_session_key& key);
+    // Verifies the metadata at the front of the frame's L4 payload with the peer's keys and
+    // strips it (the frame is re-parsed). A failure is counted and returns nothing.
+    std::optional<protocol::OpenedMetadata> openAndStrip(Frame& frame, PeerCrypto& crypto);
     void install(HeldSession& session, const fastpath::MacAddress& nextHopMac);
     void sendWithSession(const Frame& frame, const svr_session_value& value);
+    // Rewrites the frame with the session direction's value and sends it, adding the metadata
+    // its SVR hop still signals.
+    void emit(const Frame& frame, const svr_session_value& value, const SessionRecord& record,
+              bool forwardDirection);
+    void syncPendingFlags(const SessionRecord& record);
     void releaseNat(const SessionRecord& record);
     HeldSession* heldByKey(const svr_session_key& key);
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -23,11 +24,24 @@ struct NatLease {
     std::uint16_t port = 0; // host order; the ICMP identifier for echo sessions
 };
 
+// Waypoint ports this router allocated for a session it sends to an SVR peer.
+struct WaypointLease {
+    config::IpAddress localWaypoint;
+    config::IpAddress peerWaypoint;
+    policy::WaypointPorts ports;
+};
+
+struct SvrSession; // svrd/fabric.hpp
+
 struct SessionRecord {
     std::uint64_t id = 0;
     svr_session_key forward{};
     svr_session_key reverse{};
     std::optional<NatLease> nat;
+    std::optional<WaypointLease> waypoint;
+    // Set for a session that crosses an SVR hop and svrd created (not re-adopted): its
+    // metadata and signalling state, shared by every copy of the record.
+    std::shared_ptr<SvrSession> svr;
     std::uint32_t notEstablishedTimeoutSeconds = 10; // TCP until the handshake completed
 };
 

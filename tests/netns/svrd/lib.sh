@@ -135,14 +135,14 @@ write_config() {
 
 start_svrd() {
   local runs
-  runs=$(grep -c "svrd: running" "$SVRD_LOG" 2>/dev/null || true)
+  runs=$(grep -c "event=daemon.running" "$SVRD_LOG" 2>/dev/null || true)
   # nsenter (not the in_ns function) so that $! is svrd itself: nsenter execs it.
   nsenter --net="/run/netns/$ROUTER" -- "$SVRD" --config "$CONFIG" --router "$SVR_ROUTER" \
     --status-file "$STATUS" \
     >>"$SVRD_LOG" 2>&1 &
   SVRD_PID=$!
   for _ in $(seq 50); do
-    (( $(grep -c "svrd: running" "$SVRD_LOG" 2>/dev/null || true) > ${runs:-0} )) && return 0
+    (( $(grep -c "event=daemon.running" "$SVRD_LOG" 2>/dev/null || true) > ${runs:-0} )) && return 0
     kill -0 "$SVRD_PID" 2>/dev/null || fail "svrd exited during start: $(tail -5 "$SVRD_LOG")"
     sleep 0.1
   done

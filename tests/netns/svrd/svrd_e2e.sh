@@ -71,6 +71,27 @@ grep -q '^203.0.113.1 ' "$WORK/http-internet.log" || fail "internet host did not
 (( $(session_count 's["in_interface"] == "wan0" and s["dst"] == "203.0.113.1" and s["new_dst"] == "10.10.1.10"') == 1 )) ||
   fail "no reverse NAT entry"
 
+step "a session deleted behind svrd's back: the next packet of its tuple starts a new one"
+udp_once() {
+  in_ns "$CLIENT" "$PY" -I -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.10.1.10", 46000))
+s.sendto(b"stale?", ("198.51.100.7", 9))'
+}
+udp_session() { session_count 's["proto"] == "udp" and s["sport"] == 46000 and s["in_interface"] == "lan0"'; }
+udp_there() { (( $(udp_session) == 1 )); }
+udp_once
+wait_for 5 udp_there || fail "no UDP session to the internet"
+stale_id=$(sessions_json | "$PY" -I -c '
+import json, sys
+print(next(s["session_id"] for s in json.load(sys.stdin) if s["proto"] == "udp" and s["sport"] == 46000))')
+svrctl session delete --router "$SVR_ROUTER" --session-id "$stale_id" >/dev/null
+(( $(udp_session) == 0 )) || fail "svrctl did not delete the session"
+udp_once
+wait_for 5 udp_there || fail "the tuple of a deleted session is blackholed"
+(( $(counter sessions.stale-removed) >= 1 )) || fail "the stale session was not counted"
+
 step "idle expiry: the ICMP sessions leave ~10 s after the last echo"
 ping_gone() { (( $(session_count 's["proto"] in ("icmp", "icmpv6")') == 0 )); }
 wait_for 25 ping_gone || fail "ICMP sessions did not expire"
@@ -95,6 +116,24 @@ wait_for 5 grep -q "reload rejected" "$SVRD_LOG" || fail "invalid reload not rep
 grep -A3 "reload rejected" "$SVRD_LOG" | grep -q "/svr:config/services/service\[name='web'\]/access-policy" ||
   fail "rejection does not name the offending path: $(grep -A3 'reload rejected' "$SVRD_LOG")"
 in_ns "$CLIENT" ping -c 1 -W 2 10.10.2.10 >/dev/null || fail "ping after a rejected reload"
+
+step "SIGHUP: a valid file naming a missing interface fails and changes nothing"
+"$PY" -I - "$WORK/good.json" "$CONFIG" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config["svr:config"]["router"]["interface"].append({"name": "nosuch0", "address": ["10.99.0.1/24"]})
+config["svr:config"]["services"]["service"] = [
+    s for s in config["svr:config"]["services"]["service"] if s["name"] != "ping"]
+config["svr:config"]["service-routes"]["service-route"] = [
+    r for r in config["svr:config"]["service-routes"]["service-route"] if r["service"] != "ping"]
+json.dump(config, open(sys.argv[2], "w"))
+PY
+failed_before=$(counter config.reload-failed)
+kill -HUP "$SVRD_PID"
+reload_failed() { (( $(counter config.reload-failed) > failed_before )); }
+wait_for 5 reload_failed || fail "a reload with a missing interface did not fail"
+in_ns "$CLIENT" ping -c 1 -W 2 10.10.2.10 >/dev/null ||
+  fail "ping withdrawn by a reload that failed: it must change nothing"
 
 step "SIGHUP: a valid configuration withdrawing ping removes the ping session only"
 in_ns "$CLIENT" iperf3 -c 10.10.2.10 -p 5201 -t 6 >"$WORK/iperf-reload.log" 2>&1 &

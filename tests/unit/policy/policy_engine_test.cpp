@@ -156,7 +156,7 @@ TEST_P(DenyAllMatrix, Decision)
 {
     const MatrixCase& c = GetParam();
     const Decision decision =
-        engine.decide(FirstPacket{c.interface, ip(c.source), ip(c.destination), c.protocol, c.port});
+        engine.decide(FirstPacket{c.interface, ip(c.source), ip(c.destination), c.protocol, c.port, std::nullopt});
     EXPECT_EQ(decision.tenant == nullptr ? std::string("<none>") : decision.tenant->name, c.tenant);
     EXPECT_EQ(decision.service == nullptr ? std::string("<none>") : decision.service->name,
               c.service);
@@ -214,7 +214,7 @@ TEST_F(PolicyEngineTest, DenyWinsWhateverTheOrder)
         std::reverse(service.accessPolicies.begin(), service.accessPolicies.end());
     }
     PolicyEngine reversed(reordered);
-    const FirstPacket packet{"lan-any", ip("10.1.3.5"), ip("10.2.1.20"), Protocol::tcp, 80};
+    const FirstPacket packet{"lan-any", ip("10.1.3.5"), ip("10.2.1.20"), Protocol::tcp, 80, std::nullopt};
     EXPECT_EQ(engine.decide(packet).drop, DropReason::deniedByPolicy);
     EXPECT_EQ(reversed.decide(packet).drop, DropReason::deniedByPolicy);
 }
@@ -228,7 +228,7 @@ TEST_F(PolicyEngineTest, NoAccessPolicyMeansNobody)
     PolicyEngine closed(config);
     for (const auto& c : kMatrix) {
         const auto decision =
-            closed.decide(FirstPacket{c.interface, ip(c.source), ip(c.destination), c.protocol, c.port});
+            closed.decide(FirstPacket{c.interface, ip(c.source), ip(c.destination), c.protocol, c.port, std::nullopt});
         EXPECT_EQ(decision.drop, DropReason::noMatchingPolicy) << c.source << " -> " << c.destination;
     }
 }
@@ -245,7 +245,7 @@ TEST_F(PolicyEngineTest, RouteByPriorityAmongUsable)
     EXPECT_EQ(engine.selectRoute(*wiki, srv0Down)->name, "wiki-backup");
     EXPECT_EQ(engine.selectRoute(*wiki, [](const auto&) { return false; }), nullptr);
 
-    const FirstPacket packet{"lan-eng", ip("10.1.1.7"), ip("10.2.1.20"), Protocol::tcp, 80};
+    const FirstPacket packet{"lan-eng", ip("10.1.1.7"), ip("10.2.1.20"), Protocol::tcp, 80, std::nullopt};
     EXPECT_EQ(engine.decide(packet, srv0Down).route->name, "wiki-backup");
     EXPECT_EQ(engine.decide(packet, [](const auto&) { return false; }).drop,
               DropReason::noUsableRoute);
@@ -275,11 +275,31 @@ TEST(PeerPaths, ByPriorityAmongUsable)
     EXPECT_EQ(engine.selectPeerPath("router-z"), nullptr);
 
     const auto decision = engine.decide(
-        FirstPacket{"lan-eng", ip("10.1.1.9"), ip("10.2.1.10"), Protocol::tcp, 80});
+        FirstPacket{"lan-eng", ip("10.1.1.9"), ip("10.2.1.10"), Protocol::tcp, 80, std::nullopt});
     ASSERT_TRUE(decision.permitted());
     const auto* peer = std::get_if<config::PeerTarget>(&decision.route->target);
     ASSERT_NE(peer, nullptr);
     EXPECT_EQ(peer->peer, "router-b");
+}
+
+// From an SVR peer the tenant comes from the metadata, whatever the interface or source: and
+// it is checked against this router's policies again (zero trust at every hop).
+TEST(PeerTenant, MetadataTenantReplacesClassification)
+{
+    const auto config = test::loadOrFail(test::exampleText("fabric-router-b.json"));
+    const PolicyEngine engine(config);
+    const auto fromPeer = [&](std::optional<std::string_view> tenant) {
+        return engine.decide(FirstPacket{"wan1", ip("10.1.1.9"), ip("10.2.1.10"), Protocol::tcp,
+                                         80, tenant});
+    };
+    const auto allowed = fromPeer("eng.corp");
+    ASSERT_TRUE(allowed.permitted());
+    EXPECT_EQ(allowed.tenant->name, "eng.corp");
+    EXPECT_EQ(fromPeer("guest").drop, DropReason::noMatchingPolicy) << "http is corp only";
+    EXPECT_EQ(fromPeer("nobody").drop, DropReason::noMatchingPolicy) << "unknown tenant";
+    EXPECT_EQ(fromPeer("").drop, DropReason::noMatchingPolicy) << "no tenant";
+    EXPECT_EQ(fromPeer(std::nullopt).drop, DropReason::noMatchingPolicy)
+        << "classified: wan1 has no tenant and 10.1.1.9 is in no tenant prefix of router-b";
 }
 
 TEST(IdleTimeouts, DefaultsAndSessionType)
@@ -310,7 +330,7 @@ TEST(NoService, IsDroppedAndCounted)
 {
     PolicyEngine engine(test::loadOrFail(test::exampleText("fabric-router-a.json")));
     const auto decision =
-        engine.decide(FirstPacket{"lan-eng", ip("10.1.1.9"), ip("10.9.9.9"), Protocol::udp, 9});
+        engine.decide(FirstPacket{"lan-eng", ip("10.1.1.9"), ip("10.9.9.9"), Protocol::udp, 9, std::nullopt});
     EXPECT_EQ(decision.drop, DropReason::noService);
     EXPECT_EQ(decision.service, nullptr);
     ASSERT_NE(decision.tenant, nullptr);

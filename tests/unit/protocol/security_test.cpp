@@ -333,9 +333,33 @@ TEST(PayloadEncryption, EndToEndRoundTripWithFreshIv)
     auto other = PayloadCipher::create(SecretKey::random(32));
     ASSERT_TRUE(other);
     Bytes wrong;
-    auto st = other->open(first, wrong);
-    // A wrong key almost always breaks the padding; when it does not, the bytes differ.
-    EXPECT_TRUE(!st || wrong != kDnsQuery);
+    const auto st = other->open(first, wrong);
+    ASSERT_FALSE(st) << "a wrong key fails authentication";
+    EXPECT_EQ(st.error().code, Errc::HmacMismatch);
+}
+
+// Encrypt-then-MAC: any changed byte (IV, ciphertext or tag) is refused before decryption, so
+// a router between the edges can neither alter a payload nor probe the padding.
+TEST(PayloadEncryption, EveryTamperedByteIsRefused)
+{
+    auto cipher = PayloadCipher::create(SecretKey::random(32));
+    ASSERT_TRUE(cipher);
+    Bytes sealed;
+    ASSERT_TRUE(cipher->seal(kDnsQuery, sealed));
+    for (std::size_t i = 0; i < sealed.size(); ++i) {
+        Bytes tampered = sealed;
+        tampered[i] ^= 0x40;
+        Bytes plain;
+        const auto st = cipher->open(tampered, plain);
+        ASSERT_FALSE(st) << "byte " << i;
+        EXPECT_EQ(st.error().code, Errc::HmacMismatch) << "byte " << i;
+        EXPECT_TRUE(plain.empty());
+    }
+    Bytes plain;
+    EXPECT_EQ(cipher->open(std::span(sealed).first(sealed.size() - 1), plain).error().code,
+              Errc::CiphertextTruncated);
+    EXPECT_EQ(PayloadCipher::sealedSize(0), 16U + 16U + 16U);
+    EXPECT_EQ(PayloadCipher::sealedSize(16), 16U + 32U + 16U);
 }
 
 TEST(EndToEnd, SealInsertParseOpenStripRestoresThePacket)

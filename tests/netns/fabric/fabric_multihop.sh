@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Multi-hop SVR: client -> router A -> router B -> router C -> server. B verifies A's metadata,
+# allocates its own waypoint ports towards C, re-signs for C with the B-C key and installs its
+# own sessions; the reverse direction crosses B again (symmetry). A TCP session (curl, iperf3)
+# crosses; both WAN links are captured and checked; each router's session table is read.
+#
+#  eng client -- A == br1 (192.0.2.0/24) == B == br3 (192.0.3.0/24) == C -- server
+#
+# The configurations are the examples with B's http route pointed at router-c, and C made from
+# B's example (generated below).
+# usage: fabric_multihop.sh SVRD SVRCTL XDP_PASS_OBJECT EXAMPLES_DIR
+set -euo pipefail
+SVRD=$1 SVRCTL=$2 XDP_PASS_OBJ=$3 EXAMPLES=$4
+HERE=$(cd "$(dirname "$0")" && pwd)
+fail() { echo "FAIL: $*" >&2; exit 1; }
+step() { echo "== $(date +%T) $*"; }
+[[ $(id -u) -eq 0 ]] || fail "needs root (namespaces, XDP, bpffs)"
+for tool in ip nsenter curl iperf3 tcpdump tshark python3 ethtool; do
+  command -v "$tool" >/dev/null || fail "missing tool '$tool' (ci/install-deps installs it)"
+done
+
+FABRIC=sm$$$((RANDOM % 100))
+FABRIC_WORK=$(mktemp -d /tmp/svr-multihop.XXXXXX)
+source "$HERE/topology.sh"
+FABRIC_NAMESPACES=("$NS_ENG" "$NS_A" "$NS_WAN" "$NS_B" "$NS_C" "$NS_SRV")
+FABRIC_ROUTERS=(a b c)
+CAPTURES=()
+cleanup() {
+  local rc=$?
+  set +e
+  for pid in "${CAPTURES[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  fabric_down
+  if ((rc != 0)); then
+    for r in a b c; do echo "--- svrd $r log:" >&2; tail -n 20 "$FABRIC_WORK/svrd-$r.log" >&2; done
+    echo "--- logs in $FABRIC_WORK kept for inspection" >&2
+  else
+    rm -rf "$FABRIC_WORK"
+  fi
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+step "configurations: A as the example, B routes http to router-c, C serves it"
+python3 -I - "$EXAMPLES" "$FABRIC_WORK" <<'EOF'
+import copy, json, sys
+examples, work = sys.argv[1], sys.argv[2]
+a = json.load(open(examples + "/fabric-router-a.json"))
+b = json.load(open(examples + "/fabric-router-b.json"))
+bc_key = {"generation": 1,
+          "hmac-key": "1f2e3d4c5b6a79887766554433221100ffeeddccbbaa99887766554433221100",
+          "metadata-key": "00112233445566778899aabbccddeeff0123456789abcdef0123456789abcdef"}
+c = copy.deepcopy(b)
+# Only the links of this topology: A keeps lan-eng and wan1, B wan1 (and gets wan3).
+ac = a["svr:config"]
+ac["router"]["interface"] = [i for i in ac["router"]["interface"] if i["name"] in ("lan-eng", "wan1")]
+b["svr:config"]["router"]["interface"] = [
+    i for i in b["svr:config"]["router"]["interface"] if i["name"] == "wan1"]
+b["svr:config"]["service-routes"]["service-route"] = [
+    r for r in b["svr:config"]["service-routes"]["service-route"] if r["service"] == "http"]
+# B: the http service now lives behind router-c, reached through wan3.
+bc = b["svr:config"]
+for route in bc["service-routes"]["service-route"]:
+    if route["service"] == "http":
+        route.pop("next-hop")
+        route["name"], route["peer"] = "http-via-c", "router-c"
+bc["peers"]["peer"].append({"name": "router-c", "key-generation": 1})
+bc["security"]["peer-key"].append(dict(bc_key, peer="router-c"))
+bc["router"]["interface"].append({
+    "name": "wan3", "address": ["192.0.3.1/24"], "waypoint": {"address": "192.0.3.1"},
+    "neighborhood": [{"name": "dc", "adjacency": [
+        {"peer-waypoint": "192.0.3.2", "peer": "router-c"}]}]})
+# C: B's services and server side, peered with router-b only.
+cc = c["svr:config"]
+cc["router"]["name"] = "router-c"
+cc["router"]["description"] = "router in front of the servers, behind router-b"
+cc["peers"]["peer"] = [{"name": "router-b", "key-generation": 1}]
+cc["security"]["peer-key"] = [dict(bc_key, peer="router-b")]
+cc["router"]["interface"] = [i for i in cc["router"]["interface"] if i["name"] == "srv0"] + [{
+    "name": "wan3", "address": ["192.0.3.2/24"], "waypoint": {"address": "192.0.3.2"},
+    "neighborhood": [{"name": "dc", "adjacency": [
+        {"peer-waypoint": "192.0.3.1", "peer": "router-b"}]}]}]
+for name, config in (("a", a), ("b", b), ("c", c)):
+    json.dump(config, open("%s/router-%s.json" % (work, name), "w"), indent=1)
+EOF
+for r in a b c; do
+  "$SVRD" --check-config "$FABRIC_WORK/router-$r.json" >/dev/null || fail "router-$r config invalid"
+done
+
+step "topology"
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+for ns in "${FABRIC_NAMESPACES[@]}"; do
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+done
+fabric_link "$NS_A" lan-eng "$NS_ENG" c0
+fabric_link "$NS_A" wan1 "$NS_WAN" a-w1
+fabric_link "$NS_B" wan1 "$NS_WAN" b-w1
+fabric_link "$NS_B" wan3 "$NS_WAN" b-w3
+fabric_link "$NS_C" wan3 "$NS_WAN" c-w3
+fabric_link "$NS_C" srv0 "$NS_SRV" s0
+for link in 1 3; do
+  ip -n "$NS_WAN" link add "br$link" type bridge
+done
+for port in a-w1:br1 b-w1:br1 b-w3:br3 c-w3:br3; do
+  ip -n "$NS_WAN" link set "${port%%:*}" master "${port##*:}"
+done
+ip -n "$NS_WAN" link set br1 up
+ip -n "$NS_WAN" link set br3 up
+fabric_addresses "$NS_A" lan-eng 10.1.1.1/24 fd00:1:1::1/64
+fabric_addresses "$NS_A" wan1 192.0.2.1/24
+fabric_addresses "$NS_B" wan1 192.0.2.2/24
+fabric_addresses "$NS_B" wan3 192.0.3.1/24
+fabric_addresses "$NS_C" wan3 192.0.3.2/24
+fabric_addresses "$NS_C" srv0 10.2.1.1/24
+fabric_addresses "$NS_ENG" c0 10.1.1.10/24
+fabric_addresses "$NS_SRV" s0 10.2.1.10/24
+ip -n "$NS_ENG" route add default via 10.1.1.1
+ip -n "$NS_SRV" route add default via 10.2.1.1
+for ns in "$NS_A" "$NS_B" "$NS_C"; do
+  in_ns "$ns" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+done
+mkdir -p "$FABRIC_WORK/www"
+echo "served behind router C (svr-multihop-marker)" >"$FABRIC_WORK/www/index.html"
+(cd "$FABRIC_WORK/www" && fabric_bg "$FABRIC_WORK/http.log" "$NS_SRV" \
+  python3 "$HERE/../svrd/http_server.py" 10.2.1.10 80)
+fabric_bg "$FABRIC_WORK/iperf3.log" "$NS_SRV" iperf3 -s -B 10.2.1.10
+for _ in $(seq 100); do
+  in_ns "$NS_SRV" ss -ltn | grep -q '10.2.1.10:80 ' && in_ns "$NS_SRV" ss -ltn | grep -q ':5201 ' && break
+  sleep 0.1
+done
+for r in a b c; do fabric_start_svrd "$r"; done
+
+capture() {
+  nsenter --net="/run/netns/$NS_WAN" -- tcpdump -i "$1" --immediate-mode -U -n -s 0 -w "$2" 2>"$2.log" &
+  CAPTURES+=($!)
+  for _ in $(seq 50); do grep -q "listening on" "$2.log" && return 0; sleep 0.1; done
+  fail "tcpdump on $1 did not start"
+}
+capture br1 "$FABRIC_WORK/ab.pcap"
+capture br3 "$FABRIC_WORK/bc.pcap"
+
+step "curl http://10.2.1.10/ through A, B and C"
+page=$(in_ns "$NS_ENG" curl -sS --max-time 10 http://10.2.1.10/) || fail "curl through three routers"
+[[ $page == *svr-multihop-marker* ]] || fail "unexpected page: $page"
+sleep 0.5
+for pid in "${CAPTURES[@]}"; do kill -INT "$pid"; wait "$pid" || true; done
+CAPTURES=()
+
+step "each hop on the wire: its own waypoints, metadata on the SYN and SYN/ACK only"
+python3 -I "$HERE/wan_check.py" "$FABRIC_WORK/ab.pcap" svr-multihop-marker 192.0.2.1 192.0.2.2 ||
+  fail "A-B capture"
+python3 -I "$HERE/wan_check.py" "$FABRIC_WORK/bc.pcap" svr-multihop-marker 192.0.3.1 192.0.3.2 ||
+  fail "B-C capture"
+
+step "B holds the session on both hops; the reverse direction crosses B"
+sessions_b=$(in_ns "$NS_B" "$SVRCTL" session list --router "$FABRIC-b" --json)
+python3 -I - "$sessions_b" <<'EOF' || fail "router B's sessions"
+import json, sys
+entries = json.loads(sys.argv[1])
+def find(src, dst):
+    return [e for e in entries if e["proto"] == "tcp" and e["src"] == src and e["dst"] == dst]
+forward = find("192.0.2.1", "192.0.2.2")  # from A's waypoint, rewritten to B -> C waypoints
+reverse = find("192.0.3.2", "192.0.3.1")  # from C's waypoint, back towards A
+assert forward and reverse, entries
+f, r = forward[0], reverse[0]
+assert (f["new_src"], f["new_dst"], f["out_interface"]) == ("192.0.3.1", "192.0.3.2", "wan3"), f
+assert (r["new_src"], r["new_dst"], r["out_interface"]) == ("192.0.2.2", "192.0.2.1", "wan1"), r
+assert f["session_id"] == r["session_id"], (f, r)
+assert f["packets"] > 0 and r["packets"] > 0, "XDP forwarded both directions at B"
+print("   B: %s:%d -> %s:%d | reverse %s:%d -> %s:%d" % (f["src"], f["sport"], f["new_dst"],
+      f["new_dport"], r["src"], r["sport"], r["new_dst"], r["new_dport"]))
+EOF
+(( $(fabric_counter c metadata.accepted) >= 1 )) || fail "router C accepted no metadata (from B)"
+(( $(fabric_counter b metadata.forward-sent) >= 1 )) || fail "router B signed nothing for C"
+
+step "iperf3 TCP through three routers"
+in_ns "$NS_ENG" iperf3 -c 10.2.1.10 -t 2 -J >"$FABRIC_WORK/iperf.json" ||
+  fail "iperf3 through three routers: $(tail -5 "$FABRIC_WORK/iperf.json")"
+python3 -I -c '
+import json, sys
+end = json.load(open(sys.argv[1]))["end"]["sum_received"]
+print("   received %.1f MB, %.0f Mbit/s" % (end["bytes"] / 1e6, end["bits_per_second"] / 1e6))
+sys.exit(0 if end["bytes"] > 1_000_000 else 1)' "$FABRIC_WORK/iperf.json" || fail "iperf3 volume"
+
+step "PASS"
