@@ -157,37 +157,36 @@ WaypointPortAllocator::WaypointPortAllocator(const config::Config& config)
     }
 }
 
-Result<WaypointPorts> WaypointPortAllocator::allocate(const IpAddress& localWaypoint,
-                                                      const IpAddress& peerWaypoint)
+Result<PeerPathPorts*> WaypointPortAllocator::find(const IpAddress& localWaypoint,
+                                                   const IpAddress& peerWaypoint)
 {
     const auto it = paths_.find(PathKey{localWaypoint, peerWaypoint});
     if (it == paths_.end()) {
         return Error::invalid("no peer path " + localWaypoint.toString() + " -> " +
                               peerWaypoint.toString());
     }
-    return it->second.allocate();
+    return &it->second;
+}
+
+Result<WaypointPorts> WaypointPortAllocator::allocate(const IpAddress& localWaypoint,
+                                                      const IpAddress& peerWaypoint)
+{
+    auto path = find(localWaypoint, peerWaypoint);
+    return path ? (*path)->allocate() : Result<WaypointPorts>(path.error());
 }
 
 Status WaypointPortAllocator::release(const IpAddress& localWaypoint,
                                       const IpAddress& peerWaypoint, WaypointPorts ports)
 {
-    const auto it = paths_.find(PathKey{localWaypoint, peerWaypoint});
-    if (it == paths_.end()) {
-        return Error::invalid("no peer path " + localWaypoint.toString() + " -> " +
-                              peerWaypoint.toString());
-    }
-    return it->second.release(ports);
+    auto path = find(localWaypoint, peerWaypoint);
+    return path ? (*path)->release(ports) : Status(path.error());
 }
 
 Status WaypointPortAllocator::reserve(const IpAddress& localWaypoint,
                                       const IpAddress& peerWaypoint, WaypointPorts ports)
 {
-    const auto it = paths_.find(PathKey{localWaypoint, peerWaypoint});
-    if (it == paths_.end()) {
-        return Error::invalid("no peer path " + localWaypoint.toString() + " -> " +
-                              peerWaypoint.toString());
-    }
-    return it->second.reserve(ports);
+    auto path = find(localWaypoint, peerWaypoint);
+    return path ? (*path)->reserve(ports) : Status(path.error());
 }
 
 const PeerPathPorts* WaypointPortAllocator::path(const IpAddress& localWaypoint,

@@ -89,6 +89,8 @@ public:
 
 private:
     using PathKey = std::pair<config::IpAddress, config::IpAddress>;
+    Result<PeerPathPorts*> find(const config::IpAddress& localWaypoint,
+                                const config::IpAddress& peerWaypoint);
     std::map<PathKey, PeerPathPorts> paths_;
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <stdexcept>
@@ -143,19 +144,30 @@ std::string formatUuid(const protocol::SessionUuid& uuid)
     return text;
 }
 
+namespace {
+
+// The context TLV of the session's family: V4 or V6 form of the same tuple.
+template <typename V4, typename V6>
+void addContext(std::vector<protocol::Tlv>& tlvs, const fastpath::IpAddress& source,
+                const fastpath::IpAddress& destination, std::uint16_t sourcePort,
+                std::uint16_t destinationPort, std::uint8_t proto)
+{
+    if (source.family == SVR_FAMILY_IPV4) {
+        tlvs.emplace_back(contextOf<V4>(source, destination, sourcePort, destinationPort, proto));
+    } else {
+        tlvs.emplace_back(contextOf<V6>(source, destination, sourcePort, destinationPort, proto));
+    }
+}
+
+} // namespace
+
 protocol::Metadata forwardMetadata(const SvrSession& session, std::string_view routerName)
 {
     protocol::Metadata metadata;
     auto& tlvs = metadata.payloadTlvs;
-    if (session.source.family == SVR_FAMILY_IPV4) {
-        tlvs.emplace_back(contextOf<protocol::ForwardContextV4>(
-            session.source, session.destination, session.sourcePort, session.destinationPort,
-            session.proto));
-    } else {
-        tlvs.emplace_back(contextOf<protocol::ForwardContextV6>(
-            session.source, session.destination, session.sourcePort, session.destinationPort,
-            session.proto));
-    }
+    addContext<protocol::ForwardContextV4, protocol::ForwardContextV6>(
+        tlvs, session.source, session.destination, session.sourcePort, session.destinationPort,
+        session.proto);
     tlvs.emplace_back(session.uuid);
     if (!session.tenant.empty()) {
         tlvs.emplace_back(protocol::TenantName{session.tenant});
@@ -173,19 +185,35 @@ protocol::Metadata reverseMetadata(const SvrSession& session, std::string_view r
     protocol::Metadata metadata;
     auto& tlvs = metadata.payloadTlvs;
     // The reply's tuple as the server sends it.
-    if (session.source.family == SVR_FAMILY_IPV4) {
-        tlvs.emplace_back(contextOf<protocol::ReverseContextV4>(
-            session.destination, session.source, session.destinationPort, session.sourcePort,
-            session.proto));
-    } else {
-        tlvs.emplace_back(contextOf<protocol::ReverseContextV6>(
-            session.destination, session.source, session.destinationPort, session.sourcePort,
-            session.proto));
-    }
+    addContext<protocol::ReverseContextV4, protocol::ReverseContextV6>(
+        tlvs, session.destination, session.source, session.destinationPort, session.sourcePort,
+        session.proto);
     tlvs.emplace_back(session.uuid);
     tlvs.emplace_back(protocol::SourceRouterName{std::string(routerName)});
     tlvs.emplace_back(protocol::DisableForwardMetadata{});
     return metadata;
+}
+
+bool takeForwardContext(const protocol::Metadata& metadata, SvrSession& session)
+{
+    const auto take = [&session](const auto& context, std::uint8_t family) {
+        session.source.family = session.destination.family = family;
+        std::copy(context.source.begin(), context.source.end(), session.source.bytes.begin());
+        std::copy(context.destination.begin(), context.destination.end(),
+                  session.destination.bytes.begin());
+        session.sourcePort = context.sourcePort;
+        session.destinationPort = context.destinationPort;
+        session.proto = context.protocol;
+    };
+    if (const auto* v4 = metadata.find<protocol::ForwardContextV4>()) {
+        take(*v4, SVR_FAMILY_IPV4);
+        return true;
+    }
+    if (const auto* v6 = metadata.find<protocol::ForwardContextV6>()) {
+        take(*v6, SVR_FAMILY_IPV6);
+        return true;
+    }
+    return false;
 }
 
 std::string metadataFailureCounter(const Error& error)

@@ -106,6 +106,9 @@ std::string formatUuid(const protocol::SessionUuid& uuid);
 protocol::Metadata forwardMetadata(const SvrSession& session, std::string_view routerName);
 protocol::Metadata reverseMetadata(const SvrSession& session, std::string_view routerName);
 
+// The client's 5-tuple from a forward context TLV (IPv4 or IPv6); false without one.
+bool takeForwardContext(const protocol::Metadata& metadata, SvrSession& session);
+
 // "drop.metadata.<reason>" counter name of a failed metadata check.
 std::string metadataFailureCounter(const Error& error);
 

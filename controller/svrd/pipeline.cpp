@@ -236,23 +236,7 @@ void Pipeline::acceptFromPeer(Frame frame, std::uint32_t ingressIfindex)
     }
     const protocol::Metadata& metadata = opened->metadata;
     auto session = std::make_shared<SvrSession>();
-    if (const auto* v4 = metadata.find<protocol::ForwardContextV4>()) {
-        session->source.family = session->destination.family = SVR_FAMILY_IPV4;
-        std::copy(v4->source.begin(), v4->source.end(), session->source.bytes.begin());
-        std::copy(v4->destination.begin(), v4->destination.end(),
-                  session->destination.bytes.begin());
-        session->sourcePort = v4->sourcePort;
-        session->destinationPort = v4->destinationPort;
-        session->proto = v4->protocol;
-    } else if (const auto* v6 = metadata.find<protocol::ForwardContextV6>()) {
-        session->source.family = session->destination.family = SVR_FAMILY_IPV6;
-        std::copy(v6->source.begin(), v6->source.end(), session->source.bytes.begin());
-        std::copy(v6->destination.begin(), v6->destination.end(),
-                  session->destination.bytes.begin());
-        session->sourcePort = v6->sourcePort;
-        session->destinationPort = v6->destinationPort;
-        session->proto = v6->protocol;
-    } else {
+    if (!takeForwardContext(metadata, *session)) {
         counters.add("drop.metadata.no-forward-context");
         return;
     }

@@ -19,11 +19,9 @@ done
 FABRIC=sf$$$((RANDOM % 100))
 FABRIC_WORK=$(mktemp -d /tmp/svr-fabric.XXXXXX)
 source "$HERE/topology.sh"
-CAPTURES=()
 cleanup() {
   local rc=$?
   set +e
-  for pid in "${CAPTURES[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   fabric_down
   if ((rc != 0)); then
     for r in a b; do echo "--- svrd $r log:" >&2; tail -n 30 "$FABRIC_WORK/svrd-$r.log" >&2; done
@@ -38,21 +36,8 @@ trap cleanup EXIT INT TERM
 step "fabric up ($FABRIC)"
 fabric_up
 
-# capture LINK FILE: tcpdump on a WAN bridge, packet-buffered; returns once it listens.
-capture() {
-  nsenter --net="/run/netns/$NS_WAN" -- tcpdump -i "$1" --immediate-mode -U -n -s 0 -w "$2" \
-    2>"$2.log" &
-  CAPTURES+=($!)
-  for _ in $(seq 50); do grep -q "listening on" "$2.log" && return 0; sleep 0.1; done
-  fail "tcpdump on $1 did not start"
-}
-stop_captures() {
-  sleep 0.5
-  for pid in "${CAPTURES[@]}"; do kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; done
-  CAPTURES=()
-}
-capture br1 "$FABRIC_WORK/wan1.pcap"
-capture br2 "$FABRIC_WORK/wan2.pcap"
+fabric_capture br1 "$FABRIC_WORK/wan1.pcap"
+fabric_capture br2 "$FABRIC_WORK/wan2.pcap"
 
 marker="svr-fabric-marker"
 for target in 10.2.1.10 "[fd00:2:1::10]"; do
@@ -81,7 +66,7 @@ for target in 10.2.1.11 fd00:2:1::11; do
   reply=$(echo "svr nc probe" | in_ns "$NS_ENG" nc -u -w 2 "$target" 7) || true
   [[ $reply == "svr nc probe" ]] || fail "nc echo via $target: got '$reply'"
 done
-stop_captures
+fabric_stop_captures
 # udp-echo is a payload-encrypted service (examples: payload-encryption e2e): its bytes must
 # not cross the WAN in clear, while the unencrypted HTTP marker does (wan_check below).
 for pcap in wan1 wan2; do

@@ -24,11 +24,9 @@ FABRIC_WORK=$(mktemp -d /tmp/svr-multihop.XXXXXX)
 source "$HERE/topology.sh"
 FABRIC_NAMESPACES=("$NS_ENG" "$NS_A" "$NS_WAN" "$NS_B" "$NS_C" "$NS_SRV")
 FABRIC_ROUTERS=(a b c)
-CAPTURES=()
 cleanup() {
   local rc=$?
   set +e
-  for pid in "${CAPTURES[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   fabric_down
   if ((rc != 0)); then
     for r in a b c; do echo "--- svrd $r log:" >&2; tail -n 20 "$FABRIC_WORK/svrd-$r.log" >&2; done
@@ -130,21 +128,14 @@ for _ in $(seq 100); do
 done
 for r in a b c; do fabric_start_svrd "$r"; done
 
-capture() {
-  nsenter --net="/run/netns/$NS_WAN" -- tcpdump -i "$1" --immediate-mode -U -n -s 0 -w "$2" 2>"$2.log" &
-  CAPTURES+=($!)
-  for _ in $(seq 50); do grep -q "listening on" "$2.log" && return 0; sleep 0.1; done
-  fail "tcpdump on $1 did not start"
-}
-capture br1 "$FABRIC_WORK/ab.pcap"
-capture br3 "$FABRIC_WORK/bc.pcap"
+fabric_capture br1 "$FABRIC_WORK/ab.pcap"
+fabric_capture br3 "$FABRIC_WORK/bc.pcap"
 
 step "curl http://10.2.1.10/ through A, B and C"
 page=$(in_ns "$NS_ENG" curl -sS --max-time 10 http://10.2.1.10/) || fail "curl through three routers"
 [[ $page == *svr-multihop-marker* ]] || fail "unexpected page: $page"
 sleep 0.5
-for pid in "${CAPTURES[@]}"; do kill -INT "$pid"; wait "$pid" || true; done
-CAPTURES=()
+fabric_stop_captures
 
 step "each hop on the wire: its own waypoints, metadata on the SYN and SYN/ACK only"
 python3 -I "$HERE/wan_check.py" "$FABRIC_WORK/ab.pcap" svr-multihop-marker 192.0.2.1 192.0.2.2 ||

@@ -166,6 +166,7 @@ fabric_up() {
 
 fabric_down() {
   set +e
+  fabric_stop_captures
   for router in "${FABRIC_ROUTERS[@]}"; do
     fabric_stop_svrd "$router"
   done
@@ -187,6 +188,26 @@ fabric_down() {
   for ns in "${FABRIC_NAMESPACES[@]}"; do
     ip netns del "$ns" 2>/dev/null
   done
+}
+
+# fabric_capture BRIDGE FILE: tcpdump on a WAN bridge into FILE (pcap), packet by packet;
+# returns once it listens. fabric_stop_captures ends every capture (fabric_down too).
+FABRIC_CAPTURES=()
+fabric_capture() {
+  nsenter --net="/run/netns/$NS_WAN" -- tcpdump -i "$1" --immediate-mode -U -n -s 0 -w "$2" \
+    2>"$2.log" &
+  FABRIC_CAPTURES+=($!)
+  for _ in $(seq 50); do grep -q "listening on" "$2.log" && return 0; sleep 0.1; done
+  echo "fabric: tcpdump on $1 did not start" >&2
+  return 1
+}
+fabric_stop_captures() {
+  sleep 0.5
+  for pid in "${FABRIC_CAPTURES[@]}"; do
+    kill -INT "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null || true
+  done
+  FABRIC_CAPTURES=()
 }
 
 # fabric_counter a|b|c NAME: one svrd counter from its status file, after a fresh rewrite.
