@@ -1,5 +1,7 @@
 #include "policy/port_allocator.hpp"
 
+#include <algorithm>
+
 #include <string>
 
 namespace svr::policy {
@@ -99,48 +101,69 @@ Status PortPool::release(std::uint16_t port)
 }
 
 PeerPathPorts::PeerPathPorts(PortRange localRange, std::optional<PortRange> peerRange)
-    : local_(localRange, peerRange ? Parity::any : Parity::even),
-      remote_(peerRange.value_or(config::kDefaultWaypointPorts),
-              peerRange ? Parity::any : Parity::odd)
+    : localRange_(localRange),
+      remoteRange_(peerRange.value_or(config::kDefaultWaypointPorts)),
+      localParity_(peerRange ? Parity::any : Parity::even),
+      remoteParity_(peerRange ? Parity::any : Parity::odd)
 {
+    for (std::uint32_t port = localRange_.first; port <= localRange_.last; ++port) {
+        if (parityMatches(static_cast<std::uint16_t>(port), localParity_)) {
+            locals_.push_back(static_cast<std::uint16_t>(port));
+        }
+    }
+    for (std::uint32_t port = remoteRange_.first; port <= remoteRange_.last; ++port) {
+        if (parityMatches(static_cast<std::uint16_t>(port), remoteParity_)) {
+            remotes_.push_back(static_cast<std::uint16_t>(port));
+        }
+    }
+}
+
+bool PeerPathPorts::valid(WaypointPorts ports) const
+{
+    return localRange_.contains(ports.local) && parityMatches(ports.local, localParity_) &&
+           remoteRange_.contains(ports.remote) && parityMatches(ports.remote, remoteParity_);
 }
 
 Result<WaypointPorts> PeerPathPorts::allocate()
 {
-    auto local = local_.allocate();
-    if (!local) {
-        return local.error();
+    // Pairs taken ahead of the cursor (re-adopted sessions) are skipped; a bounded probe keeps
+    // one allocation cheap even then.
+    constexpr std::uint64_t kMaxProbes = 4096;
+    const std::uint64_t space = capacity();
+    for (std::uint64_t probe = 0; probe < std::min(space, kMaxProbes) && used_.size() < space;
+         ++probe) {
+        const std::uint64_t index = cursor_++ % space;
+        const WaypointPorts ports{locals_[index % locals_.size()],
+                                  remotes_[(index / locals_.size()) % remotes_.size()]};
+        if (used_.insert(key(ports)).second) {
+            return ports;
+        }
     }
-    auto remote = remote_.allocate();
-    if (!remote) {
-        // Give the local port back: a half-allocated pair would leak.
-        (void)local_.release(*local);
-        return remote.error();
-    }
-    return WaypointPorts{*local, *remote};
+    return Error{std::make_error_code(std::errc::resource_unavailable_try_again),
+                 "waypoint ports " + describe(localRange_) + " x " + describe(remoteRange_) +
+                     " exhausted"};
 }
 
 Status PeerPathPorts::reserve(WaypointPorts ports)
 {
-    if (auto status = local_.reserve(ports.local); !status) {
-        return status;
+    if (!valid(ports)) {
+        return Error::invalid("waypoint ports " + std::to_string(ports.local) + "/" +
+                              std::to_string(ports.remote) + " are not in " +
+                              describe(localRange_) + " x " + describe(remoteRange_));
     }
-    if (auto status = remote_.reserve(ports.remote); !status) {
-        (void)local_.release(ports.local);
-        return status;
+    if (!used_.insert(key(ports)).second) {
+        return Error::invalid("waypoint ports " + std::to_string(ports.local) + "/" +
+                              std::to_string(ports.remote) + " are already in use");
     }
     return {};
 }
 
 Status PeerPathPorts::release(WaypointPorts ports)
 {
-    // Check both before changing either, so a bad pair leaves the pools untouched.
-    if (!local_.inUse(ports.local) || !remote_.inUse(ports.remote)) {
+    if (used_.erase(key(ports)) == 0) {
         return Error::invalid("waypoint ports " + std::to_string(ports.local) + "/" +
                               std::to_string(ports.remote) + " are not in use");
     }
-    (void)local_.release(ports.local);
-    (void)remote_.release(ports.remote);
     return {};
 }
 

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <unordered_set>
 #include <vector>
 
 #include "common/result.hpp"
@@ -56,20 +57,46 @@ struct WaypointPorts {
 // picks both: an even local port from its own waypoint range and an odd port from the peer's,
 // so two routers opening sessions towards each other never pick the same pair (glare). When
 // the peer narrowed its range (adjacency port-range) the parity rule is dropped.
+//
+// A session holds a *pair*: a port may serve many sessions as long as each pair is unique,
+// so the default ranges give 24,576 × 24,575 concurrent sessions per peer path. Pairs are
+// handed out by a cursor that walks the whole pair space, so a released pair is reused only
+// after every other pair was offered (it may still be draining).
 class PeerPathPorts {
 public:
     PeerPathPorts(config::PortRange localRange, std::optional<config::PortRange> peerRange);
 
+    // Error std::errc::resource_unavailable_try_again when no free pair is found.
     Result<WaypointPorts> allocate();
+    // Marks a pair as in use (a session kept across a restart); error if out of the ranges or
+    // their parity, or in use.
     Status reserve(WaypointPorts ports);
+    // Error if the pair is not in use (nothing changes).
     Status release(WaypointPorts ports);
 
-    const PortPool& local() const { return local_; }
-    const PortPool& remote() const { return remote_; }
+    bool inUse(WaypointPorts ports) const { return used_.contains(key(ports)); }
+    std::uint64_t capacity() const { return std::uint64_t{locals_.size()} * remotes_.size(); }
+    std::size_t used() const { return used_.size(); }
+    config::PortRange localRange() const { return localRange_; }
+    config::PortRange remoteRange() const { return remoteRange_; }
+    Parity localParity() const { return localParity_; }
+    Parity remoteParity() const { return remoteParity_; }
 
 private:
-    PortPool local_;
-    PortPool remote_;
+    static std::uint32_t key(WaypointPorts ports)
+    {
+        return (std::uint32_t{ports.local} << 16) | ports.remote;
+    }
+    bool valid(WaypointPorts ports) const;
+
+    config::PortRange localRange_;
+    config::PortRange remoteRange_;
+    Parity localParity_;
+    Parity remoteParity_;
+    std::vector<std::uint16_t> locals_;
+    std::vector<std::uint16_t> remotes_;
+    std::uint64_t cursor_ = 0;
+    std::unordered_set<std::uint32_t> used_;
 };
 
 // Every peer path of a configuration: one PeerPathPorts per (local waypoint, peer waypoint).

@@ -128,46 +128,65 @@ TEST(PortPool, FullDefaultRange)
 TEST(PeerPathPorts, EvenLocalOddRemoteByDefault)
 {
     PeerPathPorts path(PortRange{16384, 16391}, std::nullopt);
-    for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(path.capacity(), 4U * 24575U) << "four even local ports, every odd peer port";
+    std::set<std::pair<std::uint16_t, std::uint16_t>> pairs;
+    for (int i = 0; i < 12; ++i) {
         auto ports = path.allocate();
         ASSERT_TRUE(ports.ok());
         EXPECT_EQ(ports->local % 2, 0);
         EXPECT_EQ(ports->remote % 2, 1);
+        EXPECT_TRUE(pairs.emplace(ports->local, ports->remote).second) << "pairs are unique";
     }
-    EXPECT_FALSE(path.allocate().ok()) << "four even local ports only";
+    EXPECT_EQ(path.used(), 12U);
 }
 
-TEST(PeerPathPorts, NarrowedPeerRangeDropsParity)
+// The default ranges carry far more sessions than ports: one port serves many pairs.
+TEST(PeerPathPorts, DefaultRangesCarryMoreSessionsThanPorts)
+{
+    PeerPathPorts path(config::kDefaultWaypointPorts, std::nullopt);
+    EXPECT_EQ(path.capacity(), 24576ULL * 24575ULL);
+    for (int i = 0; i < 60000; ++i) {
+        ASSERT_TRUE(path.allocate().ok()) << i;
+    }
+}
+
+TEST(PeerPathPorts, NarrowedPeerRangeDropsParityAndExhausts)
 {
     PeerPathPorts path(PortRange{20000, 20003}, PortRange{30000, 30001});
-    EXPECT_EQ(path.local().parity(), Parity::any);
-    EXPECT_EQ(path.remote().parity(), Parity::any);
-    const auto first = *path.allocate();
-    const auto second = *path.allocate();
-    EXPECT_EQ(first, (WaypointPorts{20000, 30000}));
-    EXPECT_EQ(second, (WaypointPorts{20001, 30001}));
-    // The peer's range is exhausted first: the local port taken for the pair must not leak.
+    EXPECT_EQ(path.localParity(), Parity::any);
+    EXPECT_EQ(path.remoteParity(), Parity::any);
+    EXPECT_EQ(path.capacity(), 8U);
+    std::vector<WaypointPorts> taken;
+    for (int i = 0; i < 8; ++i) {
+        auto ports = path.allocate();
+        ASSERT_TRUE(ports.ok());
+        EXPECT_TRUE((PortRange{20000, 20003}).contains(ports->local));
+        EXPECT_TRUE((PortRange{30000, 30001}).contains(ports->remote));
+        taken.push_back(*ports);
+    }
     auto refused = path.allocate();
     ASSERT_FALSE(refused.ok());
-    EXPECT_EQ(path.local().available(), 2U);
-    EXPECT_FALSE(path.local().inUse(20002));
-    ASSERT_TRUE(path.release(first).ok());
-    // FIFO: 20002 went back behind 20003.
-    EXPECT_EQ(*path.allocate(), (WaypointPorts{20003, 30000}));
+    EXPECT_EQ(refused.error().code, std::errc::resource_unavailable_try_again);
+    ASSERT_TRUE(path.release(taken[3]).ok());
+    EXPECT_EQ(*path.allocate(), taken[3]) << "the only free pair";
 }
 
-TEST(PeerPathPorts, ReleaseChecksTheWholePair)
+TEST(PeerPathPorts, ReleaseAndReserveCheckThePair)
 {
     PeerPathPorts path(PortRange{20000, 20009}, std::nullopt);
     const auto ports = *path.allocate();
-    ASSERT_EQ(ports.remote, 16385);
     EXPECT_FALSE(path.release(WaypointPorts{ports.local, 16387}).ok());
-    EXPECT_TRUE(path.local().inUse(ports.local)) << "a bad pair leaves the pools untouched";
+    EXPECT_TRUE(path.inUse(ports)) << "a bad pair leaves the others untouched";
     ASSERT_TRUE(path.release(ports).ok());
     EXPECT_FALSE(path.release(ports).ok());
     ASSERT_TRUE(path.reserve(ports).ok());
     EXPECT_FALSE(path.reserve(ports).ok());
-    EXPECT_FALSE(path.local().inUse(0));
+    EXPECT_FALSE(path.reserve(WaypointPorts{20001, 16385}).ok()) << "odd local port";
+    EXPECT_FALSE(path.reserve(WaypointPorts{20000, 16386}).ok()) << "even remote port";
+    // A reserved pair ahead of the cursor is skipped, never handed out twice.
+    PeerPathPorts fresh(PortRange{20000, 20003}, PortRange{30000, 30000});
+    ASSERT_TRUE(fresh.reserve(WaypointPorts{20000, 30000}).ok());
+    EXPECT_EQ(*fresh.allocate(), (WaypointPorts{20001, 30000}));
 }
 
 TEST(WaypointPortAllocator, OnePoolPerPeerPathFromConfig)
@@ -177,15 +196,15 @@ TEST(WaypointPortAllocator, OnePoolPerPeerPathFromConfig)
 
     const auto* mpls = allocator.path(ip("192.0.2.1"), ip("192.0.2.2"));
     ASSERT_NE(mpls, nullptr);
-    EXPECT_EQ(mpls->local().range(), config::kDefaultWaypointPorts);
-    EXPECT_EQ(mpls->local().parity(), Parity::even);
-    EXPECT_EQ(mpls->remote().parity(), Parity::odd);
+    EXPECT_EQ(mpls->localRange(), config::kDefaultWaypointPorts);
+    EXPECT_EQ(mpls->localParity(), Parity::even);
+    EXPECT_EQ(mpls->remoteParity(), Parity::odd);
 
     const auto* broadband = allocator.path(ip("2001:db8:2::1"), ip("2001:db8:2::2"));
     ASSERT_NE(broadband, nullptr);
-    EXPECT_EQ(broadband->local().range(), (PortRange{20000, 40000}));
-    EXPECT_EQ(broadband->remote().range(), (PortRange{30000, 39999}));
-    EXPECT_EQ(broadband->remote().parity(), Parity::any);
+    EXPECT_EQ(broadband->localRange(), (PortRange{20000, 40000}));
+    EXPECT_EQ(broadband->remoteRange(), (PortRange{30000, 39999}));
+    EXPECT_EQ(broadband->remoteParity(), Parity::any);
 
     auto ports = allocator.allocate(ip("2001:db8:2::1"), ip("2001:db8:2::2"));
     ASSERT_TRUE(ports.ok());
