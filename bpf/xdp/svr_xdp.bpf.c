@@ -261,6 +261,20 @@ static __always_inline int svr_miss(struct xdp_md *ctx, struct svr_run *run)
 	return SVR_PUNT(MISS);
 }
 
+/* Fragments go to the controller (it reassembles); they cost it like first packets, so they
+ * take tokens from the same per-source guard. */
+static __always_inline int svr_fragment(struct xdp_md *ctx, struct svr_run *run)
+{
+	struct svr_addr_key src = {};
+	struct svr_addr_key dst = {};
+
+	if (svr_outer_addrs(ctx, &run->pkt, &src, &dst))
+		return SVR_DROP(IPV4_TRUNCATED);
+	if (svr_dos_over_limit(&src))
+		return SVR_DROP(DOS_LIMIT);
+	return SVR_PUNT(FRAGMENT);
+}
+
 static __always_inline int svr_has_cookie(struct xdp_md *ctx, struct svr_packet *pkt)
 {
 	void *payload;
@@ -781,6 +795,8 @@ static __always_inline int svr_process(struct xdp_md *ctx, struct svr_run *run)
 
 	run->key.ingress_ifindex = run->ifindex;
 	outcome = svr_parse(&run->pkt, &run->key, &frame);
+	if (outcome == SVR_PUNT(FRAGMENT))
+		return svr_fragment(ctx, run);
 	if (outcome != SVR_NEXT)
 		return outcome;
 

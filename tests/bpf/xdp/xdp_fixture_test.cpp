@@ -1530,6 +1530,25 @@ TEST(XdpDosGuard, WaypointFirstPacketsTakeTokens)
     EXPECT_EQ(stats.drop_packets[SVR_DROP_DOS_LIMIT], 1u);
 }
 
+TEST(XdpDosGuard, FragmentsTakeTokens)
+{
+    std::string error;
+    auto program = XdpProgram::load({.dos_new_sessions_per_s = 1, .dos_burst = 2}, error);
+    ASSERT_TRUE(program) << error;
+    program->setIface(kLoopbackIfindex, SVR_IFACE_F_ROUTER);
+    const Bytes fragment = fromClient()
+                               .ipv4({.src = kClient4, .dst = kServer4, .more_fragments = true})
+                               .udp({.src_port = 4000, .dst_port = kServerPort})
+                               .payload({1, 2, 3, 4, 5, 6, 7, 8})
+                               .build();
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(program->run(fragment).action, XDP_DROP);
+    }
+    const auto stats = program->stats();
+    EXPECT_EQ(stats.drop_packets[SVR_DROP_NO_PUNT_SOCKET], 2u) << "the burst reached the punt";
+    EXPECT_EQ(stats.drop_packets[SVR_DROP_DOS_LIMIT], 1u);
+}
+
 TEST(XdpDosGuard, EstablishedSessionsAndLocalTrafficNeverLimited)
 {
     std::string error;

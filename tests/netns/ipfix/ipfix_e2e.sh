@@ -9,6 +9,7 @@
 #  D  IPv4, 12 x 50 bytes over ~6 s with active-timeout 2 s: periodic records (reason 2)
 #     whose deltas add up to what was sent
 #  E  IPv4 source NAT, removed by a SIGHUP that withdraws the service: forced end (4)
+#  F  TCP (curl to the server's web service): end of flow detected (3) after the FINs
 # check_records.py compares addresses, ports, packets, IP octets, times, tenant and service
 # of every record with the traffic, and checks sequence numbers and template refresh.
 # usage: ipfix_e2e.sh SVRD SVRCTL XDP_PASS_OBJECT EXAMPLES_DIR
@@ -56,9 +57,12 @@ wait_for 20 grep -q "Capturing on" "$WORK/tshark.log" || fail "tshark did not st
 bg_in_ns "$WORK/echo7.log" "$SERVER" "$PY" -I "$IPFIX_HERE/udp_echo.py" :: 7
 bg_in_ns "$WORK/echo5201.log" "$SERVER" "$PY" -I "$IPFIX_HERE/udp_echo.py" :: 5201
 bg_in_ns "$WORK/echo9999.log" "$INTERNET" "$PY" -I "$IPFIX_HERE/udp_echo.py" 198.51.100.7 9999
+bg_in_ns "$WORK/http-server.log" "$SERVER" "$PY" -I "$HERE/http_server.py" :: 80
 for log in echo7 echo5201 echo9999; do
   wait_for 10 grep -q listening "$WORK/$log.log" || fail "echo server $log did not start"
 done
+web_ready() { in_ns "$SERVER" curl -s -o /dev/null http://127.0.0.1:80/; }
+wait_for 10 web_ready || fail "http server did not start"
 
 START_MS=$(date +%s%3N)
 start_svrd
@@ -66,9 +70,12 @@ grep -q "event=ipfix.exporting collector=192.0.2.2 port=4739 domain=77" "$SVRD_L
   fail "svrd did not set up the export: $(grep ipfix "$SVRD_LOG")"
 
 flow() { in_ns "$CLIENT" "$PY" -I "$IPFIX_HERE/udp_flow.py" "$@"; }
-step "flows A-D through svrd"
+step "flows A-D and F through svrd"
 flow 40004 10.10.2.10 5201 12 50 0.5 >"$WORK/flow-d.txt" &
 FLOW_D=$!
+code=$(in_ns "$CLIENT" curl -sS -m 5 --local-port 40010 -o /dev/null -w '%{http_code}' \
+  http://10.10.2.10/) || fail "curl through svrd"
+[[ $code == 200 ]] || fail "curl: HTTP $code"
 RECEIVED_A=$(flow 40001 10.10.2.10 7 5 100 0.1)
 RECEIVED_B=$(flow 40002 198.51.100.7 9999 3 200 0.1)
 RECEIVED_C=$(flow 40003 fd00:10:2::10 7 4 300 0.1)
@@ -96,6 +103,9 @@ PY
 kill -HUP "$SVRD_PID"
 wait_for 10 grep -q "configuration reloaded" "$SVRD_LOG" || fail "reload not applied"
 (( $(session_count 's["proto"] == "udp"') == 0 )) || fail "flow E not removed by the reload"
+step "the web session ends ~10 s after its FINs"
+tcp_gone() { (( $(session_count 's["proto"] == "tcp"') == 0 )); }
+wait_for 25 tcp_gone || fail "web session did not expire: $(sessions_json)"
 # Two more template refresh intervals, so the capture also holds record-less refreshes.
 sleep 2
 END_MS=$(date +%s%3N)
@@ -121,7 +131,10 @@ cat >"$WORK/expected.json" <<JSON
   "end_reason": 1, "nat": null, "min_active_records": 2},
  {"name": "E", "family": 4, "client": "10.10.1.10", "client_port": 40005, "server": "198.51.100.7",
   "server_port": 9999, "service": "internet", "count": 2, "payload": 100, "received": $RECEIVED_E,
-  "end_reason": 4, "nat": "203.0.113.1"}
+  "end_reason": 4, "nat": "203.0.113.1"},
+ {"name": "F", "family": 4, "client": "10.10.1.10", "client_port": 40010, "server": "10.10.2.10",
+  "server_port": 80, "service": "web", "count": null, "payload": null, "received": null,
+  "end_reason": 3, "nat": null, "protocol": 6}
 ]}
 JSON
 "$PY" -I "$IPFIX_HERE/check_records.py" "$WORK/ipfix.pdml" "$WORK/expected.json" ||
