@@ -416,9 +416,30 @@ std::string statsText(const Json& stats)
     return out;
 }
 
+// The table's last column is padded like the others: no trailing blanks in the output.
+std::string withoutTrailingBlanks(const std::string& text)
+{
+    std::string out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const std::size_t newline = text.find('\n', start);
+        const std::size_t end = newline == std::string::npos ? text.size() : newline;
+        std::string_view line(text.data() + start, end - start);
+        while (!line.empty() && line.back() == ' ') {
+            line.remove_suffix(1);
+        }
+        out += line;
+        if (newline != std::string::npos) {
+            out += '\n';
+        }
+        start = end + 1;
+    }
+    return out;
+}
+
 void print(const Json& body, bool json, const std::string& human)
 {
-    fmt::print("{}", json ? body.dump(2) + "\n" : human);
+    fmt::print("{}", json ? body.dump(2) + "\n" : withoutTrailingBlanks(human));
 }
 
 // ------------------------------------------------------------------ commands

@@ -273,8 +273,8 @@ Result<std::size_t> expireSessions(RouterState& state, std::uint64_t nowNs)
         std::string uuid;
         if (auto record = state.sessions.remove(session.id)) {
             state.releaseLeases(*record);
-            if (record->svr) {
-                uuid = formatUuid(record->svr->uuid);
+            if (record->uuid != decltype(record->uuid){}) {
+                uuid = formatUuid(protocol::SessionUuid{record->uuid});
             }
         }
         const char* cause = session.cause == ExpiryCause::tcpClosed ? "tcp-closed" : "idle";

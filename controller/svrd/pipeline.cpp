@@ -329,6 +329,7 @@ void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex,
 
     SessionRecord record;
     record.id = state_.nextSessionId;
+    record.uuid = inbound ? inbound->uuid.value : newSessionUuid().value;
     record.svr = inbound;
     fastpath::SessionSpec spec{
         .ingressIfindex = ingressIfindex,
@@ -376,7 +377,7 @@ void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex,
         record.waypoint = WaypointLease{*localWaypoint, path->peerWaypoint, *ports};
         if (!record.svr) {
             record.svr = std::make_shared<SvrSession>();
-            record.svr->uuid = newSessionUuid();
+            record.svr->uuid = protocol::SessionUuid{record.uuid};
             record.svr->tenant = decision.tenant != nullptr ? decision.tenant->name : "";
             record.svr->source = originalSource;
             record.svr->destination = originalDestination;
@@ -545,7 +546,7 @@ void Pipeline::install(HeldSession& session, const fastpath::MacAddress& nextHop
     const SvrSession* svr = session.record.svr.get();
     logEvent("session.created",
              {{"session", session.record.id},
-              {"uuid", svr != nullptr ? formatUuid(svr->uuid) : std::string()},
+              {"uuid", formatUuid(protocol::SessionUuid{session.record.uuid})},
               {"service", svr != nullptr ? svr->service : std::string()},
               {"from_peer", svr != nullptr && svr->upstream ? svr->upstream->peer : std::string()},
               {"to_peer",

@@ -4,6 +4,7 @@
 // the data path's last_seen_ns and tcp_state from it in batches.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -35,6 +36,9 @@ struct SvrSession; // svrd/fabric.hpp
 
 struct SessionRecord {
     std::uint64_t id = 0;
+    // RFC 4122 session UUID (logs, the REST API): new for a session opened here, the SVR
+    // metadata's for one from a peer; all zero for a session re-adopted after a restart.
+    std::array<std::uint8_t, 16> uuid{};
     svr_session_key forward{};
     svr_session_key reverse{};
     std::optional<NatLease> nat;

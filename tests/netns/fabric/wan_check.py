@@ -3,7 +3,7 @@
 usage: python3 wan_check.py PCAP MARKER WAYPOINT...
 
 Fails (exit 1, one line per problem) unless:
-  - every IP packet (but IPv6 neighbour discovery) is TCP or UDP between two of the given waypoint addresses: no tunnel, no
+  - every unicast IP packet (not the link's own ND/IGMP/MLD) is TCP or UDP between two of the given waypoint addresses: no tunnel, no
     encapsulation, no client or server address on the wire;
   - every port is a waypoint port (>= 16384), never the service ports;
   - in every flow, SVR metadata (the cookie at the start of the L4 payload) rides only on the
@@ -17,6 +17,10 @@ import subprocess
 import sys
 
 COOKIE = "4c48dbc6ddf6670c"
+# What the routers send each other; the link's own chatter (IPv6 neighbour discovery, IGMP or
+# MLD reports to multicast groups) is no forwarded traffic.
+LINK_TRAFFIC = ("(ip and not ip.dst == 224.0.0.0/4) or "
+                "(ipv6 and not icmpv6 and not ipv6.dst == ff00::/8)")
 FIELDS = ["frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.proto", "ipv6.nxt",
           "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "tcp.flags.syn",
           "tcp.flags.ack", "tcp.payload", "udp.payload"]
@@ -24,7 +28,7 @@ FIELDS = ["frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.proto"
 
 def main():
     pcap, marker, waypoints = sys.argv[1], sys.argv[2].encode(), set(sys.argv[3:])
-    command = ["tshark", "-r", pcap, "-n", "-Y", "ip or (ipv6 and not icmpv6)", "-T", "fields",
+    command = ["tshark", "-r", pcap, "-n", "-Y", LINK_TRAFFIC, "-T", "fields",
                "-E", "separator=\t", "-E", "occurrence=f"]
     for field in FIELDS:
         command += ["-e", field]
