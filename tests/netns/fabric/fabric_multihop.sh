@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Multi-hop SVR: client -> router A -> router B -> router C -> server. B verifies A's metadata,
 # allocates its own waypoint ports towards C, re-signs for C with the B-C key and installs its
-# own sessions; the reverse direction crosses B again (symmetry). A TCP session (curl, iperf3)
+# own sessions; the reverse direction crosses B again (symmetry). C restores the session and
+# source-NATs it to its own address. A TCP session (curl, iperf3)
 # crosses; both WAN links are captured and checked; each router's session table is read.
 #
 #  eng client -- A == br1 (192.0.2.0/24) == B == br3 (192.0.3.0/24) == C -- server
@@ -77,6 +78,10 @@ cc["router"]["interface"] = [i for i in cc["router"]["interface"] if i["name"] =
     "name": "wan3", "address": ["192.0.3.2/24"], "waypoint": {"address": "192.0.3.2"},
     "neighborhood": [{"name": "dc", "adjacency": [
         {"peer-waypoint": "192.0.3.1", "peer": "router-b"}]}]}]
+# C, the egress router, hides the client behind its own server-side address (source NAT).
+for route in cc["service-routes"]["service-route"]:
+    if route["service"] == "http":
+        route["next-hop"]["source-nat"] = True
 for name, config in (("a", a), ("b", b), ("c", c)):
     json.dump(config, open("%s/router-%s.json" % (work, name), "w"), indent=1)
 EOF
@@ -136,6 +141,9 @@ page=$(in_ns "$NS_ENG" curl -sS --max-time 10 http://10.2.1.10/) || fail "curl t
 [[ $page == *svr-multihop-marker* ]] || fail "unexpected page: $page"
 sleep 0.5
 fabric_stop_captures
+
+grep -q '^10\.2\.1\.1 ' "$FABRIC_WORK/http.log" ||
+  fail "the server did not see router C's source-NAT address: $(cat "$FABRIC_WORK/http.log")"
 
 step "each hop on the wire: its own waypoints, metadata on the SYN and SYN/ACK only"
 python3 -I "$HERE/wan_check.py" "$FABRIC_WORK/ab.pcap" svr-multihop-marker 192.0.2.1 192.0.2.2 ||
