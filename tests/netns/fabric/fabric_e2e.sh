@@ -12,7 +12,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $(date +%T) $*"; }
 [[ $(id -u) -eq 0 ]] || fail "needs root (namespaces, XDP, bpffs)"
-for tool in ip nsenter curl iperf3 nc tcpdump tshark python3 ethtool; do
+for tool in ip nsenter curl iperf3 nc tcpdump tshark python3 ethtool nft; do
   command -v "$tool" >/dev/null || fail "missing tool '$tool' (ci/install-deps installs it)"
 done
 
@@ -94,6 +94,42 @@ python3 -I "$HERE/wan_check.py" "$FABRIC_WORK/wan1.pcap" "$marker" 192.0.2.1 192
   fail "wan1 capture"
 python3 -I "$HERE/wan_check.py" "$FABRIC_WORK/wan2.pcap" "$marker" 2001:db8:2::1 2001:db8:2::2 ||
   fail "wan2 capture"
+
+step "lost reverse metadata: retransmitted first packets carry it again, same waypoints"
+# The WAN drops router B's SYN/ACKs for 1.5 s: the client's SYN and the server's SYN/ACK are
+# retransmitted; both routers keep signalling and the session opens once.
+b_created=$(fabric_counter b sessions.created)
+fabric_capture br1 "$FABRIC_WORK/retransmit.pcap"
+in_ns "$NS_WAN" nft -f - <<'EOF'
+table bridge svrtest {
+  chain forward {
+    type filter hook forward priority 0;
+    ip saddr 192.0.2.2 tcp flags & (syn | ack) == syn | ack counter drop
+  }
+}
+EOF
+in_ns "$NS_ENG" curl -sS --max-time 15 -o "$FABRIC_WORK/retransmit.html" http://10.2.1.10/ &
+curl_pid=$!
+sleep 1.5
+in_ns "$NS_WAN" nft delete table bridge svrtest
+wait "$curl_pid" || fail "curl across lost SYN/ACKs"
+fabric_stop_captures
+grep -q "$marker" "$FABRIC_WORK/retransmit.html" || fail "unexpected page after retransmissions"
+(( $(fabric_counter b sessions.created) == b_created + 1 )) ||
+  fail "retransmissions opened more than one session"
+tshark -r "$FABRIC_WORK/retransmit.pcap" -n \
+  -Y "tcp.flags.syn == 1 and tcp.payload[0:8] == 4c:48:db:c6:dd:f6:67:0c" \
+  -T fields -e ip.src -e tcp.srcport -e tcp.dstport -e tcp.flags.ack >"$FABRIC_WORK/retransmit.txt" 2>/dev/null
+python3 -I - "$FABRIC_WORK/retransmit.txt" <<'EOF' || fail "retransmitted first packets"
+import sys
+rows = [line.split("\t") for line in open(sys.argv[1]).read().split("\n") if line]
+syns = [r for r in rows if r[0] == "192.0.2.1" and r[3] in ("0", "False")]
+synacks = [r for r in rows if r[0] == "192.0.2.2" and r[3] in ("1", "True")]
+print("   SYNs with metadata: %d, SYN/ACKs with metadata: %d" % (len(syns), len(synacks)))
+assert len(syns) >= 2, "the client's retransmitted SYN carried no metadata"
+assert len(synacks) >= 2, "the server's retransmitted SYN/ACK carried no reverse metadata"
+assert len({(r[1], r[2]) for r in syns}) == 1, "retransmissions changed waypoint ports: %s" % syns
+EOF
 
 step "deny-all across the fabric: A admits the guest's HTTP, B refuses it"
 a_created=$(fabric_counter a sessions.created)
