@@ -190,9 +190,10 @@ MessageEncoder::MessageEncoder(std::uint32_t observationDomainId, TemplateRefres
     : observationDomainId_(observationDomainId), refresh_(refresh),
       maxMessageBytes_(maxMessageBytes)
 {
-    // The largest record (IPv6, two 255-byte names) and the templates must fit one message.
-    if (maxMessageBytes_ < 512) {
-        throw std::invalid_argument("IPFIX messages need at least 512 bytes");
+    // The templates (about 200 bytes) and the largest record (IPv6, two 255-byte names:
+    // about 650) must fit one message after its 16-byte header.
+    if (maxMessageBytes_ < 1024) {
+        throw std::invalid_argument("IPFIX messages need at least 1024 bytes");
     }
 }
 

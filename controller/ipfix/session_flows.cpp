@@ -116,9 +116,29 @@ std::vector<FlowRecord> SessionFlowMeter::records(const SessionFlows& session,
     return out;
 }
 
+bool SessionFlowMeter::baselined(const SessionFlows& session, std::uint64_t nowNs)
+{
+    if (session.forward == nullptr || reported_.contains(session.id) ||
+        session.forward->value.created_ns >= startNs_) {
+        return false;
+    }
+    Reported& reported = reported_[session.id];
+    const std::array<const fastpath::SessionEntry*, 2> entries = {session.forward,
+                                                                   session.reverse};
+    for (std::size_t i = 0; i < 2; ++i) {
+        if (entries[i] != nullptr) {
+            reported.packets[i] = entries[i]->value.packets;
+            reported.octets[i] = ipOctets(*entries[i]);
+        }
+    }
+    reported.lastReportNs = nowNs;
+    return true;
+}
+
 std::vector<FlowRecord> SessionFlowMeter::ended(const SessionFlows& session, EndReason reason,
                                                 const WallClock& clock)
 {
+    (void)baselined(session, 0); // ends before its first tick here: deltas 0, totals exact
     Reported reported;
     if (const auto found = reported_.find(session.id); found != reported_.end()) {
         reported = found->second;
@@ -131,6 +151,9 @@ std::vector<FlowRecord> SessionFlowMeter::active(const SessionFlows& session,
                                                  std::uint64_t nowNs, const WallClock& clock)
 {
     if (session.forward == nullptr) {
+        return {};
+    }
+    if (baselined(session, nowNs)) {
         return {};
     }
     Reported& reported = reported_[session.id];

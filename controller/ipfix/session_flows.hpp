@@ -53,7 +53,14 @@ std::uint64_t ipOctets(const fastpath::SessionEntry& entry);
 // What was reported per session, for deltas and the active timeout.
 class SessionFlowMeter {
 public:
-    explicit SessionFlowMeter(std::chrono::seconds activeTimeout) : activeTimeout_(activeTimeout) {}
+    // startNs: when this meter (this svrd) started, CLOCK_MONOTONIC. A session created before
+    // it was re-adopted after a restart; the previous svrd may have exported part of its
+    // counts, so the first sight of it sets the baseline instead of reporting everything
+    // again (a collector summing deltas would count it twice).
+    explicit SessionFlowMeter(std::chrono::seconds activeTimeout, std::uint64_t startNs = 0)
+        : activeTimeout_(activeTimeout), startNs_(startNs)
+    {
+    }
     void setActiveTimeout(std::chrono::seconds activeTimeout) { activeTimeout_ = activeTimeout; }
 
     // Final records (each direction that ever carried a packet); the session is forgotten.
@@ -77,7 +84,11 @@ private:
                                     EndReason reason, bool onlyNewPackets,
                                     const WallClock& clock);
 
+    // The baseline of a session seen for the first time that predates this meter.
+    bool baselined(const SessionFlows& session, std::uint64_t nowNs);
+
     std::chrono::seconds activeTimeout_;
+    std::uint64_t startNs_;
     std::unordered_map<std::uint64_t, Reported> reported_;
 };
 

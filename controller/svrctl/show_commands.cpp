@@ -115,7 +115,9 @@ Result<Reply> request(const std::string& url, http::verb verb, const std::string
     req.set(http::field::host, api->host);
     req.set(http::field::user_agent, "svrctl");
     beast::flat_buffer buffer;
-    http::response<http::string_body> res;
+    // A full session table is a large answer: no body limit (Beast's default is 8 MB).
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(boost::none);
     beast::error_code failure;
     const char* stage = "resolve";
 
@@ -142,7 +144,7 @@ Result<Reply> request(const std::string& url, http::verb verb, const std::string
                         }
                         stage = "receive";
                         http::async_read(
-                            stream, buffer, res,
+                            stream, buffer, parser,
                             [&](beast::error_code readError, std::size_t) { failure = readError; });
                     });
                 });
@@ -155,6 +157,7 @@ Result<Reply> request(const std::string& url, http::verb verb, const std::string
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    auto res = parser.release();
     return Reply{res.result_int(), std::move(res.body())};
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <unordered_set>
 
+#include "fastpath/session.hpp"
 #include "svrd/log.hpp"
 #include "svrd/router_state.hpp"
 
@@ -82,7 +83,7 @@ Result<std::unique_ptr<FlowExport>> FlowExport::open(const config::IpfixExport& 
 
 FlowExport::FlowExport(config::IpfixExport settings, std::unique_ptr<ipfix::Exporter> exporter)
     : settings_(std::move(settings)), exporter_(std::move(exporter)),
-      meter_(settings_.activeTimeout)
+      meter_(settings_.activeTimeout, fastpath::monotonicNowNs())
 {
 }
 

@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <thread>
 #include <tuple>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -34,7 +37,9 @@ constexpr std::uint64_t kBodyLimit = 64 * 1024; // requests carry no bodies wort
 
 ApiResponse jsonResponse(unsigned status, const Json& body)
 {
-    return ApiResponse{status, "application/json", body.dump(2) + "\n"};
+    // Invalid UTF-8 echoed from a request (a path or filter) is replaced, never thrown.
+    return ApiResponse{status, "application/json",
+                       body.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"};
 }
 
 ApiResponse errorResponse(unsigned status, const std::string& message)
@@ -321,12 +326,18 @@ ApiResponse route(const ApiRequest& request, const ApiBackend& backend, std::uin
 
 // ------------------------------------------------------------------ connections
 
+// Connections open at once: beyond it new ones are closed at accept, so idle clients cannot
+// take every file descriptor svrd needs for its sockets and maps.
+constexpr int kMaxConnections = 64;
+
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(tcp::socket socket, const ApiBackend& backend)
-        : stream_(std::move(socket)), backend_(backend)
+    Connection(tcp::socket socket, const ApiBackend& backend, std::atomic<int>& open)
+        : stream_(std::move(socket)), backend_(backend), open_(open)
     {
+        ++open_;
     }
+    ~Connection() { --open_; }
 
     void run() { read(); }
 
@@ -389,6 +400,7 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     const ApiBackend& backend_;
+    std::atomic<int>& open_;
 };
 
 } // namespace
@@ -450,10 +462,14 @@ void LoopRequests::serve(const std::function<Result<std::size_t>(std::uint64_t)>
 // ------------------------------------------------------------------ server
 
 struct HttpServer::Impl {
+    // Before io: connections still queued in io decrement it when io is destroyed.
+    std::atomic<int> open{0};
     asio::io_context io{1};
     tcp::acceptor acceptor{io};
+    asio::steady_timer retry{io};
     ApiBackend backend;
     std::thread thread;
+    std::uint16_t port = 0;
 
     void accept()
     {
@@ -462,8 +478,21 @@ struct HttpServer::Impl {
                 if (error == asio::error::operation_aborted) {
                     return; // stopping
                 }
-                if (!error) {
-                    std::make_shared<Connection>(std::move(socket), backend)->run();
+                if (error) {
+                    // Out of descriptors (EMFILE) and the like: wait instead of spinning.
+                    retry.expires_after(std::chrono::milliseconds(100));
+                    retry.async_wait([this](beast::error_code waited) {
+                        if (waited != asio::error::operation_aborted) {
+                            accept();
+                        }
+                    });
+                    return;
+                }
+                if (open.load() < kMaxConnections) {
+                    std::make_shared<Connection>(std::move(socket), backend, open)->run();
+                } else {
+                    beast::error_code ignored;
+                    socket.close(ignored);
                 }
                 accept();
             });
@@ -482,9 +511,7 @@ HttpServer::~HttpServer()
 
 std::uint16_t HttpServer::port() const
 {
-    beast::error_code error;
-    const auto endpoint = impl_->acceptor.local_endpoint(error);
-    return error ? 0 : endpoint.port();
+    return impl_->port; // read before the thread started: no race with the acceptor
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& address,
@@ -518,6 +545,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& address
     if (error) {
         return failed("listen");
     }
+    impl->port = impl->acceptor.local_endpoint(error).port();
     impl->accept();
     Impl* raw = impl.get();
     impl->thread = std::thread([raw] { raw->io.run(); });

@@ -2,6 +2,8 @@
 // from removal, forward direction from the session index, names from the configuration.
 #include <gtest/gtest.h>
 
+#include "fastpath/session.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,6 +20,8 @@ namespace svr::svrd {
 namespace {
 
 constexpr std::uint64_t kSecond = 1'000'000'000ULL;
+// Test time starts now: sessions older than the exporter count as re-adopted after a restart.
+const std::uint64_t kBase = fastpath::monotonicNowNs() + kSecond;
 constexpr std::size_t kFirstRecord = 16 + 204 + 4; // header, template set, data set header
 constexpr std::size_t kIpv4Fixed = 91;              // fixed part of an IPv4 record
 
@@ -72,8 +76,8 @@ fastpath::SessionEntry entry(const char* source, std::uint16_t sourcePort, const
     entry.value.session_id = 3;
     entry.value.tenant_id = 1;  // "clients" in single-router.json
     entry.value.service_id = 1; // "web"
-    entry.value.created_ns = 10 * kSecond;
-    entry.value.last_seen_ns = 11 * kSecond;
+    entry.value.created_ns = kBase + 10 * kSecond;
+    entry.value.last_seen_ns = kBase + 11 * kSecond;
     entry.value.packets = packets;
     entry.value.bytes = packets * 100;
     return entry;
@@ -109,7 +113,7 @@ TEST_F(FlowExportTest, TcpClosedExpiryIsEndOfFlowWithNamesAndForwardFirst)
 {
     const std::vector<ExpiredSession> expired = {
         ExpiredSession{.id = 3, .cause = ExpiryCause::tcpClosed, .keys = {}}};
-    export_->scanned(config_, index_, snapshot_, expired, 20 * kSecond);
+    export_->scanned(config_, index_, snapshot_, expired, kBase + 20 * kSecond);
     const auto message = collector_.receive();
     // Two records, tenant "clients" and service "web".
     ASSERT_EQ(message.size(), kFirstRecord + 2 * (kIpv4Fixed + 1 + 7 + 1 + 3));
@@ -133,11 +137,11 @@ TEST_F(FlowExportTest, RemovalIsForcedEnd)
 TEST_F(FlowExportTest, ActiveSessionReportedAfterTheActiveTimeoutOnly)
 {
     // First scan: nothing due yet, but the templates go out.
-    export_->scanned(config_, index_, snapshot_, {}, 20 * kSecond);
+    export_->scanned(config_, index_, snapshot_, {}, kBase + 20 * kSecond);
     auto message = collector_.receive();
     ASSERT_EQ(message.size(), 16u + 204);
     // 60 s (the default active timeout) after the start: periodic records.
-    export_->scanned(config_, index_, snapshot_, {}, 70 * kSecond);
+    export_->scanned(config_, index_, snapshot_, {}, kBase + 70 * kSecond);
     message = collector_.receive();
     ASSERT_GE(message.size(), 16u + 4 + kIpv4Fixed);
     EXPECT_EQ(message[16 + 4 + 90], 2); // active timeout

@@ -173,6 +173,34 @@ TEST(SessionFlows, ActiveTimeoutReportsDeltasAndTheEndTheRest)
     EXPECT_EQ(last[1].endReason, EndReason::endOfFlowDetected);
 }
 
+// After a restart the adopted sessions' counts were (partly) exported by the previous svrd:
+// the first sight sets a baseline, later records carry only what came since.
+TEST(SessionFlows, SessionsOlderThanTheMeterAreBaselinedNotReportedAgain)
+{
+    NatSession session; // created at 100 s
+    SessionFlowMeter meter(std::chrono::seconds(60), 150 * kSecond);
+    EXPECT_TRUE(meter.active(session.flows(), 200 * kSecond, kClock).empty()) << "baseline";
+    session.forward.value.packets = 5;
+    session.forward.value.bytes = 5 * 242;
+    auto next = meter.active(session.flows(), 260 * kSecond, kClock);
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_EQ(next[0].packetDelta, 2u) << "only what came after the restart";
+    EXPECT_EQ(next[0].packetTotal, 5u);
+
+    NatSession endsFirst;
+    SessionFlowMeter other(std::chrono::seconds(60), 150 * kSecond);
+    auto last = other.ended(endsFirst.flows(), EndReason::idleTimeout, kClock);
+    ASSERT_EQ(last.size(), 2u);
+    EXPECT_EQ(last[0].packetDelta, 0u) << "unknown share: no delta, exact total";
+    EXPECT_EQ(last[0].packetTotal, 3u);
+
+    NatSession fresh; // created after the meter started: reported in full
+    SessionFlowMeter started(std::chrono::seconds(60), 50 * kSecond);
+    auto full = started.ended(fresh.flows(), EndReason::idleTimeout, kClock);
+    ASSERT_EQ(full.size(), 2u);
+    EXPECT_EQ(full[0].packetDelta, 3u);
+}
+
 TEST(SessionFlows, DirectionWithoutPacketsHasNoRecord)
 {
     NatSession session;
