@@ -275,7 +275,7 @@ Result<std::size_t> SessionTable::eraseBatch(const std::vector<svr_session_key>&
 
 Result<std::size_t> SessionTable::eraseSession(std::uint64_t sessionId)
 {
-    auto entries = list();
+    auto entries = listBatch(); // a table walk in 1024-entry syscalls, not two per entry
     if (!entries) {
         return entries.error();
     }
@@ -290,7 +290,7 @@ Result<std::size_t> SessionTable::eraseSession(std::uint64_t sessionId)
 
 Result<std::size_t> SessionTable::clear()
 {
-    auto entries = list();
+    auto entries = listBatch();
     if (!entries) {
         return entries.error();
     }

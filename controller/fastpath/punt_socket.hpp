@@ -24,6 +24,9 @@ struct PuntFrame {
 
 class PuntSocket {
 public:
+    // Queued frames per kick at most: bounds the delay a batch adds to its first frame.
+    static constexpr std::uint32_t kTxKickBatch = 16;
+
     // maps.ifaces must mark ifname a router interface (attach first).
     static Result<std::unique_ptr<PuntSocket>> open(const MapFds& maps, const std::string& ifname,
                                                     std::uint32_t queue = 0);
@@ -33,8 +36,15 @@ public:
 
     // Waits up to timeoutMs (0: no wait, -1: forever) and returns up to maxFrames frames.
     Result<std::vector<PuntFrame>> receive(int timeoutMs, std::size_t maxFrames = 64);
-    // Sends one Ethernet frame out of the bound interface.
+    // Sends one Ethernet frame out of the bound interface now (queue + flush).
     Status transmit(std::span<const std::uint8_t> frame);
+    // Puts one Ethernet frame on the TX ring; it leaves at the next flush(), or when
+    // kTxKickBatch frames wait (copy mode sends only from a kick: one syscall per batch).
+    Status queue(std::span<const std::uint8_t> frame);
+    // Kicks the kernel until every queued frame is sent (or the device pushes back: then
+    // txPending() stays true and a later flush() retries).
+    Status flush();
+    bool txPending() const;
 
     int fd() const;
     std::uint32_t slot() const { return slot_; }

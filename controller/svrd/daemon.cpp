@@ -48,6 +48,8 @@ private:
     void tick(std::uint64_t nowNs);
     void writeStatus() const;
     Status startHttp();
+    // Sends the first packets the pipeline queued; true while a device still pushes back.
+    bool flushTransmits();
 
     DaemonOptions options_;
     RouterState state_;
@@ -355,9 +357,12 @@ int Daemon::loop(int signalFd)
     writeStatus();
     logEvent("daemon.running", {{"sessions", state_.sessions.size()}});
     systemdNotifier().ready(state_.sessions.size());
+    std::vector<pollfd> fds;
+    std::vector<std::pair<fastpath::PuntSocket*, std::uint32_t>> sockets;
+    bool txBacklog = false; // a device pushed back: queued first packets wait for a kick
     for (;;) {
-        std::vector<pollfd> fds;
-        std::vector<std::pair<fastpath::PuntSocket*, std::uint32_t>> sockets;
+        fds.clear();
+        sockets.clear();
         fds.push_back(pollfd{signalFd, POLLIN, 0});
         for (auto& [ifindex, port] : state_.ports) {
             for (auto& socket : port.sockets) {
@@ -369,7 +374,7 @@ int Daemon::loop(int signalFd)
         fds.push_back(pollfd{httpRequests_->fd(), POLLIN, 0});
         const std::uint64_t now = fastpath::monotonicNowNs();
         int timeoutMs = now >= nextTick ? 0 : static_cast<int>((nextTick - now) / 1'000'000 + 1);
-        if (pipeline_.holding()) {
+        if (pipeline_.holding() || txBacklog) {
             timeoutMs = std::min(timeoutMs, kHeldRetryMs);
         }
         const int ready = ::poll(fds.data(), fds.size(), timeoutMs);
@@ -381,10 +386,12 @@ int Daemon::loop(int signalFd)
             signalfd_siginfo info{};
             if (::read(signalFd, &info, sizeof(info)) == sizeof(info)) {
                 if (info.ssi_signo == SIGHUP) {
+                    flushTransmits(); // before the sockets may close
                     reload();
                     continue; // the set of sockets may have changed
                 }
                 logInfo("signal {}: stopping; the fast path keeps forwarding", info.ssi_signo);
+                flushTransmits();
                 systemdNotifier().stopping();
                 pipeline_.dropHeld("shutdown");
                 writeStatus();
@@ -395,6 +402,8 @@ int Daemon::loop(int signalFd)
             httpRequests_->serve(
                 [this](std::uint64_t id) { return deleteSession(state_, id); });
         }
+        // Every ready socket is drained (bounded), its frames handled in order; the first
+        // packets they produce are queued and leave in one kick per socket (flushTransmits).
         for (std::size_t i = 1; ready > 0 && i < requestsIndex; ++i) {
             if (!(fds[i].revents & POLLIN)) {
                 continue;
@@ -407,8 +416,8 @@ int Daemon::loop(int signalFd)
                     state_.counters.add("punt.receive-errors");
                     break;
                 }
-                for (const auto& frame : *frames) {
-                    pipeline_.handle(frame, ifindex);
+                for (auto& frame : *frames) {
+                    pipeline_.handle(std::move(frame), ifindex);
                 }
                 if (frames->size() < kFramesPerPoll) {
                     break;
@@ -419,11 +428,29 @@ int Daemon::loop(int signalFd)
         if (pipeline_.holding()) {
             pipeline_.retryHeld(after);
         }
+        txBacklog = flushTransmits();
         if (after >= nextTick) {
             tick(after);
             nextTick = after + kTickNs;
         }
     }
+}
+
+bool Daemon::flushTransmits()
+{
+    bool backlog = false;
+    for (auto& [ifindex, port] : state_.ports) {
+        for (auto& socket : port.sockets) {
+            if (!socket->txPending()) {
+                continue;
+            }
+            if (Status flushed = socket->flush(); !flushed) {
+                state_.counters.add("tx.kick-errors");
+            }
+            backlog = backlog || socket->txPending();
+        }
+    }
+    return backlog;
 }
 
 } // namespace

@@ -303,4 +303,36 @@ Result<std::size_t> removeUnpermittedSessions(RouterState& state)
     return refused.size();
 }
 
+void recordForwarded(RouterState& state, const svr_session_key& key, std::size_t frameBytes,
+                     std::uint8_t tcpFlags)
+{
+    fastpath::SessionTable table(state.maps.sessions);
+    auto value = table.lookup(key);
+    if (!value || !value->has_value()) {
+        return;
+    }
+    svr_session_value updated = **value;
+    updated.packets += 1;
+    updated.bytes += frameBytes;
+    updated.last_seen_ns = fastpath::monotonicNowNs();
+    if (key.proto == IPPROTO_TCP) {
+        constexpr std::uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kAck = 0x10;
+        if (tcpFlags & kSyn) {
+            updated.tcp_state |= SVR_TCP_SEEN_SYN;
+        } else if (tcpFlags & kAck) {
+            updated.tcp_state |= SVR_TCP_SEEN_ACK;
+        }
+        if (tcpFlags & kFin) {
+            updated.tcp_state |= SVR_TCP_SEEN_FIN;
+        }
+        if (tcpFlags & kRst) {
+            updated.tcp_state |= SVR_TCP_SEEN_RST;
+        }
+    }
+    if (Status written = table.insert(key, updated, fastpath::InsertMode::CreateOrReplace);
+        !written) {
+        state.counters.add("session-update-failed");
+    }
+}
+
 } // namespace svr::svrd

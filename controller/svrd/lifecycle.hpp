@@ -26,6 +26,12 @@ Result<std::size_t> removeUnpermittedSessions(RouterState& state);
 // (also used for an operator's delete through the REST API).
 Status eraseSessions(RouterState& state, const std::vector<std::uint64_t>& ids);
 
+// A packet svrd forwarded itself on an entry the fast path punts every packet of (action
+// PUNT: payload encryption): the fast path counted nothing, so svrd adds it to the entry's
+// packets, bytes, TCP state and last-seen time, which keeps an active session from aging out.
+void recordForwarded(RouterState& state, const svr_session_key& key, std::size_t frameBytes,
+                     std::uint8_t tcpFlags);
+
 // Whether the current policy still admits this session's first packet.
 bool sessionPermitted(const RouterState& state, const svr_session_key& forward);
 // The same for a recorded session, judging a session from an SVR peer by its metadata.

@@ -9,6 +9,7 @@
 #include "protocol/packet.hpp"
 
 #include "fastpath/maps.hpp"
+#include "svrd/lifecycle.hpp"
 #include "svrd/log.hpp"
 
 namespace svr::svrd {
@@ -65,12 +66,26 @@ Pipeline::HeldSession* Pipeline::heldByKey(const svr_session_key& key)
     return nullptr;
 }
 
+std::size_t Pipeline::NextHopKeyHash::operator()(const NextHopKey& key) const
+{
+    // FNV-1a over the interface and the address.
+    std::uint64_t hash = 14695981039346656037ULL;
+    const auto mix = [&hash](std::uint8_t byte) { hash = (hash ^ byte) * 1099511628211ULL; };
+    for (std::size_t i = 0; i < sizeof(key.ifindex); ++i) {
+        mix(static_cast<std::uint8_t>(key.ifindex >> (8 * i)));
+    }
+    mix(key.address.family);
+    for (const std::uint8_t byte : key.address.bytes) {
+        mix(byte);
+    }
+    return static_cast<std::size_t>(hash);
+}
+
 std::optional<fastpath::MacAddress> Pipeline::nextHopMac(std::uint32_t ifindex,
                                                          const fastpath::IpAddress& address,
                                                          std::uint64_t nowNs)
 {
-    std::string cacheKey(reinterpret_cast<const char*>(&ifindex), sizeof(ifindex));
-    cacheKey.append(reinterpret_cast<const char*>(address.bytes.data()), address.bytes.size());
+    const NextHopKey cacheKey{ifindex, address};
     if (const auto cached = macCache_.find(cacheKey);
         cached != macCache_.end() && cached->second.expiresNs > nowNs) {
         return cached->second.mac;
@@ -91,14 +106,14 @@ std::optional<fastpath::MacAddress> Pipeline::nextHopMac(std::uint32_t ifindex,
     return **mac;
 }
 
-void Pipeline::handle(const fastpath::PuntFrame& punted, std::uint32_t socketIfindex)
+void Pipeline::handle(fastpath::PuntFrame punted, std::uint32_t socketIfindex)
 {
     const std::uint64_t startNs = fastpath::monotonicNowNs();
     handleFrame(punted, socketIfindex);
     state_.firstPacketLatency.add(fastpath::monotonicNowNs() - startNs);
 }
 
-void Pipeline::handleFrame(const fastpath::PuntFrame& punted, std::uint32_t socketIfindex)
+void Pipeline::handleFrame(fastpath::PuntFrame& punted, std::uint32_t socketIfindex)
 {
     Counters& counters = state_.counters;
     counters.add("punt.received");
@@ -125,7 +140,7 @@ void Pipeline::handleFrame(const fastpath::PuntFrame& punted, std::uint32_t sock
         counters.add(std::string("drop.parse.") + std::string(parseFailureName(parsed.failure)));
         return;
     }
-    Frame frame{punted.data, *parsed.packet};
+    Frame frame{std::move(punted.data), *parsed.packet};
     const svr_session_key key = sessionKey(frame.packet, ingressIfindex);
 
     if (const SessionRecord* stale = state_.sessions.findByKey(key);
@@ -525,6 +540,8 @@ void Pipeline::install(HeldSession& session, const fastpath::MacAddress& nextHop
         ++session.forward.value.packets;
         session.forward.value.bytes += frame.bytes.size();
     }
+    // Two updates, not one BPF_MAP_UPDATE_BATCH: the batch takes no BPF_NOEXIST, and
+    // create-only is what keeps a colliding key from overwriting another session.
     fastpath::SessionTable table(state_.maps.sessions);
     if (Status inserted = table.insert(session.forward.key, session.forward.value); !inserted) {
         counters.add("drop.install-failed");
@@ -571,6 +588,10 @@ void Pipeline::continueSvrSession(Frame frame, const SessionRecord& record,
     if (frame.packet.ttl <= 1) {
         counters.add("drop.ttl-expired");
         return;
+    }
+    if ((*value)->action == SVR_ACTION_PUNT) {
+        // svrd forwards every packet of this entry: it counts them and keeps it from aging.
+        recordForwarded(state_, key, frame.bytes.size(), frame.packet.tcpFlags);
     }
     auto layout = protocol::parsePacket(frame.bytes, frame.packet.l3Offset);
     const auto payload = layout ? protocol::l4Payload(frame.bytes, *layout)
@@ -717,7 +738,7 @@ void Pipeline::emit(const Frame& frame, const svr_session_value& value,
         }
         counters.add(forwardDirection ? "metadata.forward-sent" : "metadata.reverse-sent");
     }
-    if (Status sent = egress->sockets.front()->transmit(out); !sent) {
+    if (Status sent = egress->sockets.front()->queue(out); !sent) {
         counters.add("tx.failed");
         return;
     }
@@ -732,7 +753,7 @@ void Pipeline::sendWithSession(const Frame& frame, const svr_session_value& valu
         return;
     }
     const std::vector<std::uint8_t> out = rewriteFrame(frame.bytes, frame.packet, value);
-    if (Status sent = egress->sockets.front()->transmit(out); !sent) {
+    if (Status sent = egress->sockets.front()->queue(out); !sent) {
         state_.counters.add("tx.failed");
         return;
     }

@@ -52,8 +52,9 @@ public:
     {
     }
 
-    // One punted frame that arrived on the socket of socketIfindex.
-    void handle(const fastpath::PuntFrame& frame, std::uint32_t socketIfindex);
+    // One punted frame that arrived on the socket of socketIfindex. What it sends is queued
+    // on the egress socket: the event loop flushes the sockets after each batch.
+    void handle(fastpath::PuntFrame frame, std::uint32_t socketIfindex);
     // Installs held sessions whose next hop resolved; refuses those that waited too long.
     void retryHeld(std::uint64_t nowNs);
     bool holding() const { return !held_.empty(); }
@@ -75,7 +76,7 @@ private:
         std::vector<Frame> frames;
     };
 
-    void handleFrame(const fastpath::PuntFrame& frame, std::uint32_t socketIfindex);
+    void handleFrame(fastpath::PuntFrame& frame, std::uint32_t socketIfindex);
     bool entryInstalled(const svr_session_key& key) const;
     // inbound: set when the first packet came from an SVR peer (metadata verified, stripped).
     void startSession(Frame frame, std::uint32_t ingressIfindex,
@@ -105,11 +106,19 @@ private:
         fastpath::MacAddress mac{};
         std::uint64_t expiresNs = 0;
     };
+    struct NextHopKey {
+        std::uint32_t ifindex = 0;
+        fastpath::IpAddress address;
+        bool operator==(const NextHopKey&) const = default;
+    };
+    struct NextHopKeyHash {
+        std::size_t operator()(const NextHopKey& key) const;
+    };
 
     RouterState& state_;
     NeighbourTable& neighbours_;
     std::vector<HeldSession> held_;
-    std::unordered_map<std::string, CachedMac> macCache_;
+    std::unordered_map<NextHopKey, CachedMac, NextHopKeyHash> macCache_;
 };
 
 } // namespace svr::svrd

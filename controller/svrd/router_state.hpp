@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/model.hpp"
@@ -24,18 +26,52 @@ namespace svr::svrd {
 
 // Named event counters ("drop.policy.no-matching-policy", "sessions.created", ...), written
 // to the status file. Names, not an enum: the set grows with punt reasons and drop causes.
+// add() runs several times per first packet: a hash index over the sorted map finds a name
+// without building a std::string (the map's nodes, hence the indexed values, never move).
 class Counters {
 public:
-    void add(const std::string& name, std::uint64_t count = 1) { values_[name] += count; }
-    std::uint64_t get(const std::string& name) const
+    void add(std::string_view name, std::uint64_t count = 1)
     {
-        const auto found = values_.find(name);
-        return found == values_.end() ? 0 : found->second;
+        if (const auto found = index_.find(name); found != index_.end()) {
+            *found->second += count;
+            return;
+        }
+        const auto [inserted, added] = values_.emplace(std::string(name), 0);
+        inserted->second += count;
+        index_.emplace(inserted->first, &inserted->second);
+    }
+    std::uint64_t get(std::string_view name) const
+    {
+        const auto found = index_.find(name);
+        return found == index_.end() ? 0 : *found->second;
     }
     const std::map<std::string, std::uint64_t>& all() const { return values_; }
 
+    Counters() = default;
+    // The index points into values_: a copy builds its own.
+    Counters(const Counters& other) : values_(other.values_) { reindex(); }
+    Counters& operator=(const Counters& other)
+    {
+        if (this != &other) {
+            values_ = other.values_;
+            reindex();
+        }
+        return *this;
+    }
+    Counters(Counters&&) = default; // nodes move with the map: the index stays valid
+    Counters& operator=(Counters&&) = default;
+
 private:
+    void reindex()
+    {
+        index_.clear();
+        for (auto& [name, value] : values_) {
+            index_.emplace(name, &value);
+        }
+    }
+
     std::map<std::string, std::uint64_t> values_;
+    std::unordered_map<std::string_view, std::uint64_t*> index_; // keys view values_' names
 };
 
 // Every first-packet handling time since start in fixed buckets, for Prometheus
