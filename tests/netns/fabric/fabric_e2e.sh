@@ -19,19 +19,7 @@ done
 FABRIC=sf$$$((RANDOM % 100))
 FABRIC_WORK=$(mktemp -d /tmp/svr-fabric.XXXXXX)
 source "$HERE/topology.sh"
-cleanup() {
-  local rc=$?
-  set +e
-  fabric_down
-  if ((rc != 0)); then
-    for r in a b; do echo "--- svrd $r log:" >&2; tail -n 30 "$FABRIC_WORK/svrd-$r.log" >&2; done
-    echo "--- logs in $FABRIC_WORK kept for inspection" >&2
-  else
-    rm -rf "$FABRIC_WORK"
-  fi
-  exit $rc
-}
-trap cleanup EXIT INT TERM
+trap fabric_test_cleanup EXIT INT TERM
 
 step "fabric up ($FABRIC)"
 fabric_up

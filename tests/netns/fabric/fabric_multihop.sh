@@ -25,19 +25,7 @@ FABRIC_WORK=$(mktemp -d /tmp/svr-multihop.XXXXXX)
 source "$HERE/topology.sh"
 FABRIC_NAMESPACES=("$NS_ENG" "$NS_A" "$NS_WAN" "$NS_B" "$NS_C" "$NS_SRV")
 FABRIC_ROUTERS=(a b c)
-cleanup() {
-  local rc=$?
-  set +e
-  fabric_down
-  if ((rc != 0)); then
-    for r in a b c; do echo "--- svrd $r log:" >&2; tail -n 20 "$FABRIC_WORK/svrd-$r.log" >&2; done
-    echo "--- logs in $FABRIC_WORK kept for inspection" >&2
-  else
-    rm -rf "$FABRIC_WORK"
-  fi
-  exit $rc
-}
-trap cleanup EXIT INT TERM
+trap fabric_test_cleanup EXIT INT TERM
 
 step "configurations: A as the example, B routes http to router-c, C serves it"
 python3 -I - "$EXAMPLES" "$FABRIC_WORK" <<'EOF'

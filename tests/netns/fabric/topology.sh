@@ -210,6 +210,24 @@ fabric_stop_captures() {
   FABRIC_CAPTURES=()
 }
 
+# For test scripts: `trap fabric_test_cleanup EXIT INT TERM` tears the fabric down and keeps
+# FABRIC_WORK (with the routers' log tails printed) only when the script failed.
+fabric_test_cleanup() {
+  local rc=$?
+  set +e
+  fabric_down
+  if ((rc != 0)); then
+    for r in "${FABRIC_ROUTERS[@]}"; do
+      echo "--- svrd $r log:" >&2
+      tail -n 30 "$FABRIC_WORK/svrd-$r.log" >&2
+    done
+    echo "--- logs in $FABRIC_WORK kept for inspection" >&2
+  else
+    rm -rf "$FABRIC_WORK"
+  fi
+  exit $rc
+}
+
 # fabric_counter a|b|c NAME: one svrd counter from its status file, after a fresh rewrite.
 fabric_counter() {
   local file=$FABRIC_WORK/status-$1.json since tries=0 written

@@ -8,38 +8,13 @@
 #include <vector>
 
 #include "common/unique_fd.hpp"
+#include "loopback_collector.hpp"
 #include "ipfix/exporter.hpp"
 
 namespace svr::ipfix {
 namespace {
 
-// A UDP socket on 127.0.0.1 with a kernel-chosen port.
-struct LoopbackCollector {
-    UniqueFd socket{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
-    std::uint16_t port = 0;
-
-    LoopbackCollector()
-    {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        EXPECT_EQ(::bind(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-        socklen_t length = sizeof(address);
-        EXPECT_EQ(::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
-        port = ntohs(address.sin_port);
-    }
-    std::vector<std::uint8_t> receive()
-    {
-        pollfd ready{socket.get(), POLLIN, 0};
-        if (::poll(&ready, 1, 2000) != 1) {
-            return {};
-        }
-        std::vector<std::uint8_t> message(65535);
-        const ssize_t size = ::recv(socket.get(), message.data(), message.size(), 0);
-        message.resize(size > 0 ? static_cast<std::size_t>(size) : 0);
-        return message;
-    }
-};
+using test::LoopbackCollector;
 
 ExporterOptions optionsFor(std::uint16_t port)
 {

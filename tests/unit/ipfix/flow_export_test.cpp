@@ -2,8 +2,6 @@
 // from removal, forward direction from the session index, names from the configuration.
 #include <gtest/gtest.h>
 
-#include "fastpath/session.hpp"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -12,44 +10,22 @@
 #include <cstring>
 
 #include "common/unique_fd.hpp"
+#include "loopback_collector.hpp"
 #include "config/loader.hpp"
 #include "config/test_files.hpp"
+#include "fastpath/session.hpp"
 #include "svrd/flow_export.hpp"
 
 namespace svr::svrd {
 namespace {
+
+using test::LoopbackCollector;
 
 constexpr std::uint64_t kSecond = 1'000'000'000ULL;
 // Test time starts now: sessions older than the exporter count as re-adopted after a restart.
 const std::uint64_t kBase = fastpath::monotonicNowNs() + kSecond;
 constexpr std::size_t kFirstRecord = 16 + 204 + 4; // header, template set, data set header
 constexpr std::size_t kIpv4Fixed = 91;              // fixed part of an IPv4 record
-
-struct Collector {
-    UniqueFd socket{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
-    std::uint16_t port = 0;
-    Collector()
-    {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        EXPECT_EQ(::bind(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-        socklen_t length = sizeof(address);
-        EXPECT_EQ(::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
-        port = ntohs(address.sin_port);
-    }
-    std::vector<std::uint8_t> receive(int timeoutMs = 2000)
-    {
-        pollfd ready{socket.get(), POLLIN, 0};
-        if (::poll(&ready, 1, timeoutMs) != 1) {
-            return {};
-        }
-        std::vector<std::uint8_t> message(65535);
-        const ssize_t size = ::recv(socket.get(), message.data(), message.size(), 0);
-        message.resize(size > 0 ? static_cast<std::size_t>(size) : 0);
-        return message;
-    }
-};
 
 config::IpfixExport settingsFor(std::uint16_t port)
 {
@@ -105,7 +81,7 @@ protected:
     config::Config config_;
     std::vector<fastpath::SessionEntry> snapshot_;
     SessionIndex index_;
-    Collector collector_;
+    LoopbackCollector collector_;
     std::unique_ptr<FlowExport> export_;
 };
 
@@ -158,7 +134,7 @@ TEST_F(FlowExportTest, NotConfiguredMeansNoExporter)
 
 TEST_F(FlowExportTest, ReloadWithOtherSettingsMovesTheExport)
 {
-    Collector other;
+    LoopbackCollector other;
     config::IpfixExport settings = settingsFor(other.port);
     settings.observationDomainId = 9;
     FlowExport* before = export_.get();
