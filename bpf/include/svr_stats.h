@@ -48,7 +48,8 @@ enum svr_pass_reason {
 	SVR_PASS_UNCONFIGURED = 4,   /* interface not marked SVR_IFACE_F_ROUTER */
 	SVR_PASS_SESSION_ACTION = 5, /* session action SVR_ACTION_PASS */
 	SVR_PASS_NOT_UNICAST = 6,    /* multicast/broadcast destination, IPv6 link-local control */
-	SVR_PASS_FRAG_NEEDED = 7,    /* larger than the egress MTU: kernel signals the sender */
+	SVR_PASS_FRAG_NEEDED = 7,    /* larger than the egress MTU: kernel signals the sender (DF,
+	                              * IPv6) or fragments the translated packet (IPv4 without DF) */
 	SVR_PASS_REASON_MAX
 };
 
@@ -61,6 +62,9 @@ struct svr_stats {
 	__u64 tc_local_packets;  /* TC egress: locally originated packets */
 	__u64 tc_local_bytes;
 	__u64 tc_dscp_marked;    /* TC egress: packets whose DS field was rewritten */
+	__u64 tc_forwarded_packets; /* TC egress: packets the kernel forwarded (received on an
+	                             * interface, e.g. passed by XDP for a missing neighbour) */
+	__u64 tc_forwarded_bytes;
 };
 
 #endif /* SVR_STATS_H */

@@ -4,7 +4,8 @@
  *
  * XDP-redirected packets bypass the TC egress hook, so this program only sees what the
  * kernel stack transmits: traffic the router originates and packets the kernel forwards.
- * For those it
+ * Packets the kernel forwards (they have an ingress interface) are only counted, in
+ * stats[ifindex].tc_forwarded_packets/_bytes. For those the router originates it
  *   - counts every packet in stats[ifindex].tc_local_packets/_bytes,
  *   - looks up the session with ingress_ifindex = SVR_LOCAL_ZONE and, on a hit, updates
  *     last_seen_ns, the counters and tcp_state, and applies the session's DSCP.
@@ -319,6 +320,11 @@ static __always_inline void svr_tc_count(struct __sk_buff *skb, bool dscp_marked
 
 	if (!st)
 		return;
+	if (skb->ingress_ifindex) {
+		st->tc_forwarded_packets++;
+		st->tc_forwarded_bytes += skb->len;
+		return;
+	}
 	st->tc_local_packets++;
 	st->tc_local_bytes += skb->len;
 	if (dscp_marked)
@@ -333,7 +339,8 @@ int svr_tc_egress(struct __sk_buff *skb)
 	bool dscp_marked = false;
 	__u8 dscp;
 
-	if (!svr_tc_flow_of(skb, &flow))
+	/* Sessions of SVR_LOCAL_ZONE are the router's own: a forwarded packet is not one. */
+	if (skb->ingress_ifindex || !svr_tc_flow_of(skb, &flow))
 		goto out;
 
 	flow.key.ingress_ifindex = SVR_LOCAL_ZONE;

@@ -45,6 +45,9 @@
 
 /* Internal: bpf_fib_lookup has no neighbour yet (rewrite, no TTL decrement, pass). */
 #define SVR_FIB_NO_NEIGH (-2)
+/* Internal: IPv4 without DF larger than the route's MTU (rewrite, no TTL decrement, pass:
+ * the kernel fragments the translated packet). */
+#define SVR_FIB_FRAGMENT (-3)
 
 /* Largest header offset followed: 2 VLAN tags and 4 IPv6 extension headers of up to 2 KiB. */
 #define SVR_MAX_HEADER_OFF 0x3fff
@@ -563,6 +566,7 @@ static __always_inline int svr_fib_next_hop(struct xdp_md *ctx, struct svr_run *
 	struct svr_packet *pkt = &run->pkt;
 	struct bpf_fib_lookup fib = {};
 	__u16 flags = val->flags;
+	int may_fragment = 0;
 	int rc;
 
 	fib.ifindex = run->ifindex;
@@ -576,6 +580,7 @@ static __always_inline int svr_fib_next_hop(struct xdp_md *ctx, struct svr_run *
 
 		if (!iph)
 			return SVR_DROP(IPV4_TRUNCATED);
+		may_fragment = !(iph->frag_off & bpf_htons(0x4000)); /* no DF */
 		fib.family = SVR_AF_INET;
 		fib.tos = iph->tos;
 		fib.tot_len = bpf_ntohs(iph->tot_len);
@@ -611,7 +616,10 @@ static __always_inline int svr_fib_next_hop(struct xdp_md *ctx, struct svr_run *
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		return SVR_FIB_NO_NEIGH;
 	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
-		return SVR_PASS(FRAG_NEEDED);
+		/* Translated first, or the kernel would fragment and forward it untranslated.
+		 * With DF (and IPv6) it is passed as received: the kernel's ICMP Fragmentation
+		 * Needed / Packet Too Big must reach the original sender, quoting its packet. */
+		return may_fragment ? SVR_FIB_FRAGMENT : SVR_PASS(FRAG_NEEDED);
 	case BPF_FIB_LKUP_RET_BLACKHOLE:
 	case BPF_FIB_LKUP_RET_UNREACHABLE:
 	case BPF_FIB_LKUP_RET_PROHIBIT:
@@ -746,13 +754,16 @@ __noinline int svr_hit(struct xdp_md *ctx, struct svr_run *run, struct svr_sessi
 
 	if (val->flags & SVR_SESSION_F_USE_FIB) {
 		outcome = svr_fib_next_hop(ctx, run, val, &next_hop);
-		if (outcome == SVR_FIB_NO_NEIGH) {
-			/* The kernel resolves the neighbour and forwards, decrementing TTL itself. */
+		if (outcome == SVR_FIB_NO_NEIGH || outcome == SVR_FIB_FRAGMENT) {
+			/* The kernel resolves the neighbour (or fragments) and forwards,
+			 * decrementing TTL itself. */
+			int pass = outcome == SVR_FIB_NO_NEIGH ? SVR_PASS(NO_NEIGH) : SVR_PASS(FRAG_NEEDED);
+
 			outcome = svr_rewrite(ctx, pkt, val, 0);
 			if (outcome != SVR_NEXT)
 				return outcome;
 			svr_account(run, val);
-			return SVR_PASS(NO_NEIGH);
+			return pass;
 		}
 		if (outcome != SVR_NEXT)
 			return outcome;

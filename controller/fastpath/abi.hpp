@@ -70,6 +70,6 @@ static_assert(sizeof(svr_token_bucket) == 16);
 static_assert(sizeof(svr_xdp_config) == 16);
 static_assert(sizeof(svr_stats) ==
               8 * (2 * SVR_VERDICT_MAX + SVR_DROP_REASON_MAX + SVR_PASS_REASON_MAX +
-                   SVR_PUNT_REASON_MAX + 3));
+                   SVR_PUNT_REASON_MAX + 5));
 
 } // namespace svr::abi

@@ -224,7 +224,9 @@ nlohmann::json statsToJson(const svr_stats& stats)
                           {"punt", punt},
                           {"tc", {{"local_packets", stats.tc_local_packets},
                                   {"local_bytes", stats.tc_local_bytes},
-                                  {"dscp_marked", stats.tc_dscp_marked}}}};
+                                  {"dscp_marked", stats.tc_dscp_marked},
+                                  {"forwarded_packets", stats.tc_forwarded_packets},
+                                  {"forwarded_bytes", stats.tc_forwarded_bytes}}}};
 }
 
 std::string formatStats(const svr_stats& stats)
@@ -249,6 +251,8 @@ std::string formatStats(const svr_stats& stats)
     out += fmt::format("{:<24} {:>14} packets {:>16} bytes\n", "tc local",
                        stats.tc_local_packets, stats.tc_local_bytes);
     out += fmt::format("{:<24} {:>14} packets\n", "tc dscp marked", stats.tc_dscp_marked);
+    out += fmt::format("{:<24} {:>14} packets {:>16} bytes\n", "tc kernel-forwarded",
+                       stats.tc_forwarded_packets, stats.tc_forwarded_bytes);
     return out;
 }
 

@@ -125,6 +125,14 @@ void renderInterfaces(std::string& out, const Snapshot& snapshot)
             family.sample({{"interface", i.name}}, i.stats.tc_local_packets);
         });
     }
+    {
+        Family family(out, "svr_interface_kernel_forwarded_packets_total", "counter",
+                      "Packets the kernel forwarded out of the interface (seen by the TC egress "
+                      "program; the fast path's own are in svr_interface_packets_total).");
+        each([&](const InterfaceSnapshot& i) {
+            family.sample({{"interface", i.name}}, i.stats.tc_forwarded_packets);
+        });
+    }
 }
 
 void renderSessions(std::string& out, const Snapshot& snapshot,

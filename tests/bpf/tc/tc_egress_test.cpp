@@ -508,6 +508,25 @@ TEST_F(TcEgressTest, SessionCountersAddUpOverRepeatedRuns)
     EXPECT_EQ(counted.tc_dscp_marked, 1u);
 }
 
+TEST_F(TcEgressTest, KernelForwardedPacketIsCountedApartAndNotTakenForALocalSession)
+{
+    // The same tuple as a local session: a packet that arrived on an interface (the kernel
+    // forwards it) is not the router's own traffic, so it neither marks nor counts there.
+    const svr_session_key key = v4Key(IPPROTO_TCP, 22, 50000);
+    addSession(key, sessionValue(kDscpEf));
+    const Bytes in = v4Tcp(0);
+    __sk_buff ctx{};
+    ctx.ingress_ifindex = 7;
+
+    expectUnchanged(in, ctx);
+    const svr_stats counted = stats(kLoopbackIfindex);
+    EXPECT_EQ(counted.tc_forwarded_packets, 1u);
+    EXPECT_EQ(counted.tc_forwarded_bytes, in.size());
+    EXPECT_EQ(counted.tc_local_packets, 0u);
+    EXPECT_EQ(counted.tc_dscp_marked, 0u);
+    EXPECT_EQ(session(key).packets, 0u);
+}
+
 TEST_F(TcEgressTest, HitLeavesControllerFieldsAlone)
 {
     const svr_session_key key = v4Key(IPPROTO_TCP, 22, 50000);

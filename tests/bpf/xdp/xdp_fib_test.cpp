@@ -191,14 +191,35 @@ TEST_F(XdpFibTest, BlackholeDropped)
     EXPECT_EQ(program_->stats().drop_packets[SVR_DROP_FIB], 1u);
 }
 
-TEST_F(XdpFibTest, TooBigForTheRouteMtuPassedUnmodified)
+TEST_F(XdpFibTest, TooBigWithoutDontFragmentTranslatedThenPassedForTheKernelToFragment)
 {
-    program_->addSession(makeKey(kClient4, kServer4), fibValue(kNat4, kSmallMtu4));
-    const Bytes input = udp4(kRouterMac, kClientMac, kClient4, kServer4, kClientPort, 64, 1400);
+    const auto key = makeKey(kClient4, kServer4);
+    program_->addSession(key, fibValue(kNat4, kSmallMtu4));
+    const auto result = program_->run(udp4(kRouterMac, kClientMac, kClient4, kServer4, kClientPort, 64, 1400));
+    EXPECT_EQ(result.action, XDP_PASS);
+    // Passed untranslated, the kernel would fragment and forward it past the session's NAT.
+    const Bytes expected = udp4(kRouterMac, kClientMac, kNat4, kSmallMtu4, kNatPort, 64, 1400);
+    EXPECT_EQ(result.frame, expected) << hexDiff(expected, result.frame);
+    EXPECT_EQ(program_->stats().pass_packets[SVR_PASS_FRAG_NEEDED], 1u);
+    EXPECT_EQ(program_->session(key)->packets, 1u);
+}
+
+TEST_F(XdpFibTest, TooBigWithDontFragmentPassedUnmodified)
+{
+    const auto key = makeKey(kClient4, kServer4);
+    program_->addSession(key, fibValue(kNat4, kSmallMtu4));
+    const Bytes input = PacketBuilder()
+                            .eth(kRouterMac, kClientMac)
+                            .ipv4({.src = kClient4, .dst = kServer4, .ttl = 64, .dont_fragment = true})
+                            .udp({.src_port = kClientPort, .dst_port = kServerPort})
+                            .payload(Bytes(1400, 0x5a))
+                            .build();
     const auto result = program_->run(input);
     EXPECT_EQ(result.action, XDP_PASS);
+    // As received: the kernel's Fragmentation Needed goes to the client and quotes its packet.
     EXPECT_EQ(result.frame, input);
     EXPECT_EQ(program_->stats().pass_packets[SVR_PASS_FRAG_NEEDED], 1u);
+    EXPECT_EQ(program_->session(key)->packets, 0u);
 
     // The same route takes a packet that fits.
     const auto small = program_->run(udp4(kRouterMac, kClientMac, kClient4, kServer4, kClientPort, 64, 100));
