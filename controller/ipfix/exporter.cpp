@@ -16,27 +16,10 @@ Result<std::unique_ptr<Exporter>> Exporter::open(const ExporterOptions& options)
     if (!socket.valid()) {
         return Error::fromErrno(errno, "IPFIX exporter socket");
     }
-    sockaddr_storage address{};
-    socklen_t addressLength = 0;
-    if (ipv6) {
-        auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(options.port);
-        std::memcpy(&in6->sin6_addr, options.collector.bytes.data(), 16);
-        addressLength = sizeof(sockaddr_in6);
-    } else {
-        auto* in4 = reinterpret_cast<sockaddr_in*>(&address);
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons(options.port);
-        std::memcpy(&in4->sin_addr, options.collector.bytes.data(), 4);
-        addressLength = sizeof(sockaddr_in);
-    }
-    // Connected: the kernel picks the source address by route, and send() needs no address.
-    if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), addressLength) != 0) {
-        return Error::fromErrno(errno, "IPFIX collector " + options.collector.toString() +
-                                           " port " + std::to_string(options.port));
-    }
-    return std::unique_ptr<Exporter>(new Exporter(options, std::move(socket)));
+    std::unique_ptr<Exporter> exporter(new Exporter(options, std::move(socket)));
+    // No route yet is not fatal: exportRecords() connects again.
+    (void)exporter->connect();
+    return exporter;
 }
 
 Exporter::Exporter(ExporterOptions options, UniqueFd socket)
@@ -45,9 +28,42 @@ Exporter::Exporter(ExporterOptions options, UniqueFd socket)
 {
 }
 
+Status Exporter::connect()
+{
+    sockaddr_storage address{};
+    socklen_t addressLength = 0;
+    if (options_.collector.family == config::Family::v6) {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(options_.port);
+        std::memcpy(&in6->sin6_addr, options_.collector.bytes.data(), 16);
+        addressLength = sizeof(sockaddr_in6);
+    } else {
+        auto* in4 = reinterpret_cast<sockaddr_in*>(&address);
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(options_.port);
+        std::memcpy(&in4->sin_addr, options_.collector.bytes.data(), 4);
+        addressLength = sizeof(sockaddr_in);
+    }
+    // Connected: the kernel picks the source address by route, and send() needs no address.
+    if (::connect(socket_.get(), reinterpret_cast<const sockaddr*>(&address), addressLength) != 0) {
+        return Error::fromErrno(errno, "IPFIX collector " + options_.collector.toString() +
+                                           " port " + std::to_string(options_.port));
+    }
+    connected_ = true;
+    return {};
+}
+
 Status Exporter::exportRecords(std::span<const FlowRecord> records,
                                std::uint32_t exportTimeSeconds)
 {
+    if (!connected_) {
+        // Before encoding: records that cannot leave take no sequence numbers.
+        if (Status connected = connect(); !connected) {
+            ++sendErrors_;
+            return connected;
+        }
+    }
     const auto messages = encoder_.encode(records, exportTimeSeconds);
     int lastError = 0;
     std::size_t sent = 0;

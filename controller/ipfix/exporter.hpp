@@ -2,7 +2,8 @@
 // collector, one observation domain, templates refreshed as configured. Sending never
 // blocks the daemon: a full socket buffer or an unreachable collector loses the message,
 // counted in sendErrors() (UDP export is lossy by design; the sequence numbers let the
-// collector see the gap).
+// collector see the gap). A collector without a route yet (a management link that comes up
+// after the daemon) is connected again at every export until the kernel has one.
 #pragma once
 
 #include <memory>
@@ -31,14 +32,17 @@ public:
     Status exportRecords(std::span<const FlowRecord> records, std::uint32_t exportTimeSeconds);
 
     const ExporterOptions& options() const { return options_; }
+    bool connected() const { return connected_; }
     std::uint64_t messagesSent() const { return messagesSent_; }
     std::uint64_t sendErrors() const { return sendErrors_; }
 
 private:
     Exporter(ExporterOptions options, UniqueFd socket);
+    Status connect();
 
     ExporterOptions options_;
     UniqueFd socket_;
+    bool connected_ = false;
     MessageEncoder encoder_;
     std::uint64_t messagesSent_ = 0;
     std::uint64_t sendErrors_ = 0;

@@ -30,7 +30,7 @@ setup_topology
 ip netns add "$COLLECTOR"
 ip -n "$COLLECTOR" link set lo up
 link "$ROUTER" mgmt0 "$COLLECTOR" x0
-ip -n "$ROUTER" addr add 192.0.2.1/24 dev mgmt0
+# The router's mgmt0 address (its route to the collector) comes only after svrd started.
 ip -n "$COLLECTOR" addr add 192.0.2.2/24 dev x0
 
 write_config
@@ -68,6 +68,13 @@ START_MS=$(date +%s%3N)
 start_svrd
 grep -q "event=ipfix.exporting collector=192.0.2.2 port=4739 domain=77" "$SVRD_LOG" ||
   fail "svrd did not set up the export: $(grep ipfix "$SVRD_LOG")"
+
+step "collector without a route at start: svrd keeps trying, exports once the route exists"
+wait_for 10 grep -q "event=ipfix.send-failed" "$SVRD_LOG" ||
+  fail "no failed export logged while the collector had no route: $(grep ipfix "$SVRD_LOG")"
+ip -n "$ROUTER" addr add 192.0.2.1/24 dev mgmt0
+wait_for 10 grep -q "event=ipfix.send-recovered" "$SVRD_LOG" ||
+  fail "svrd did not export once the collector had a route: $(grep ipfix "$SVRD_LOG")"
 
 flow() { in_ns "$CLIENT" "$PY" -I "$IPFIX_HERE/udp_flow.py" "$@"; }
 step "flows A-D and F through svrd"
