@@ -429,18 +429,40 @@ Result<std::size_t> LoopRequests::deleteSession(std::uint64_t sessionId,
                                                 std::chrono::milliseconds timeout)
 {
     std::future<Result<std::size_t>> answer;
+    std::uint64_t ticket = 0;
     {
         std::lock_guard lock(mutex_);
-        queue_.push_back(Pending{sessionId, {}});
+        ticket = ++nextTicket_;
+        queue_.push_back(Pending{ticket, sessionId, {}});
         answer = queue_.back().answer.get_future();
     }
+    const auto withdraw = [this, ticket] {
+        std::lock_guard lock(mutex_);
+        const auto it = std::find_if(queue_.begin(), queue_.end(),
+                                     [ticket](const Pending& p) { return p.ticket == ticket; });
+        if (it == queue_.end()) {
+            return false; // the loop has taken it
+        }
+        queue_.erase(it);
+        return true;
+    };
     const std::uint64_t one = 1;
     if (::write(eventFd_.get(), &one, sizeof(one)) != sizeof(one)) {
-        return Error::fromErrno(errno, "wake the event loop");
+        const int error = errno;
+        if (withdraw()) {
+            return Error::fromErrno(error, "wake the event loop (the delete was not carried out)");
+        }
+        return answer.get();
     }
     if (answer.wait_for(timeout) != std::future_status::ready) {
-        return Error{std::make_error_code(std::errc::timed_out),
-                     fmt::format("svrd's event loop did not answer within {} ms", timeout.count())};
+        if (withdraw()) {
+            return Error{std::make_error_code(std::errc::timed_out),
+                         fmt::format("svrd's event loop did not take the delete within {} ms; it "
+                                     "was not carried out",
+                                     timeout.count())};
+        }
+        // Taken while we waited: it is running now and answers shortly.
+        return answer.get();
     }
     return answer.get();
 }

@@ -59,7 +59,9 @@ public:
     static Result<std::unique_ptr<LoopRequests>> create();
     int fd() const { return eventFd_.get(); } // readable while requests wait
 
-    // HTTP thread: queues a delete and waits for the loop's answer up to timeout.
+    // HTTP thread: queues a delete and waits for the loop's answer up to timeout. A delete
+    // the loop has not taken by then is withdrawn (an error says it was not carried out);
+    // one it is running is waited for, so the answer always says what happened.
     Result<std::size_t> deleteSession(std::uint64_t sessionId, std::chrono::milliseconds timeout);
     // Loop thread, when fd() is readable: runs every queued request.
     void serve(const std::function<Result<std::size_t>(std::uint64_t)>& deleteSession);
@@ -67,12 +69,14 @@ public:
 private:
     explicit LoopRequests(UniqueFd eventFd) : eventFd_(std::move(eventFd)) {}
     struct Pending {
+        std::uint64_t ticket = 0;
         std::uint64_t sessionId = 0;
         std::promise<Result<std::size_t>> answer;
     };
     UniqueFd eventFd_;
     std::mutex mutex_;
     std::deque<Pending> queue_;
+    std::uint64_t nextTicket_ = 0;
 };
 
 class HttpServer {

@@ -129,15 +129,52 @@ TEST(LoopRequests, DeleteIsRunByTheLoopThread)
     EXPECT_EQ(::poll(&readable, 1, 0), 0); // drained
 }
 
-TEST(LoopRequests, NoAnswerTimesOut)
+TEST(LoopRequests, DeleteNotTakenInTimeIsWithdrawnNotCarriedOutLater)
 {
     auto requests = LoopRequests::create();
     ASSERT_TRUE(requests);
     const auto result = (*requests)->deleteSession(1, std::chrono::milliseconds(50));
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().code, std::errc::timed_out);
-    // Served late: the abandoned request is answered without harm.
-    (*requests)->serve([](std::uint64_t) { return Result<std::size_t>(std::size_t{0}); });
+    EXPECT_NE(result.error().message.find("not carried out"), std::string::npos)
+        << result.error().message;
+    // The loop comes round late: the client was told no, so nothing may be deleted now.
+    int ran = 0;
+    (*requests)->serve([&ran](std::uint64_t) {
+        ++ran;
+        return Result<std::size_t>(std::size_t{1});
+    });
+    EXPECT_EQ(ran, 0);
+}
+
+TEST(LoopRequests, DeleteTakenBeforeTheTimeoutIsAnsweredWithItsResult)
+{
+    auto requests = LoopRequests::create();
+    ASSERT_TRUE(requests);
+    LoopRequests& queue = **requests;
+    std::promise<void> started;
+    auto startedFuture = started.get_future();
+    std::promise<void> release;
+    auto releaseFuture = release.get_future().share();
+    // The loop takes the delete at once but takes longer than the timeout to finish it.
+    std::thread loop([&] {
+        pollfd readable{queue.fd(), POLLIN, 0};
+        ASSERT_EQ(::poll(&readable, 1, 5000), 1);
+        queue.serve([&](std::uint64_t) -> Result<std::size_t> {
+            started.set_value();
+            releaseFuture.wait();
+            return std::size_t{2};
+        });
+    });
+    auto answer = std::async(std::launch::async,
+                             [&queue] { return queue.deleteSession(9, std::chrono::milliseconds(50)); });
+    startedFuture.wait();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // past the timeout
+    release.set_value();
+    const auto result = answer.get();
+    loop.join();
+    ASSERT_TRUE(result) << result.error().describe();
+    EXPECT_EQ(*result, 2U);
 }
 
 TEST(ParseListen, Forms)
