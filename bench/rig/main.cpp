@@ -93,9 +93,12 @@ int main(int argc, char** argv)
     sink->add_option("--original-dst", originalDst,
                      "the generator's destination: frames still addressed to it were not DNATed")
         ->required();
+    bool reflect = false;
+    sink->add_flag("--reflect", reflect,
+                   "echo IPv4 UDP frames back (addresses and ports swapped) instead of dropping");
     sink->callback([&] {
         auto dst = svr::bench::parseIpv4(originalDst);
-        exitCode = dst ? reportStatus(svr::bench::attachSink(interface, pinDir, *dst))
+        exitCode = dst ? reportStatus(svr::bench::attachSink(interface, pinDir, *dst, reflect))
                        : report(dst.error());
     });
 

@@ -37,13 +37,14 @@ Status attachProgram(std::uint32_t ifindex, const bpf_program* program, const st
     return {};
 }
 
-Result<SinkSkeleton> loadSink(std::uint32_t originalDst = 0)
+Result<SinkSkeleton> loadSink(std::uint32_t originalDst = 0, bool reflect = false)
 {
     SinkSkeleton skeleton(bench_sink__open());
     if (!skeleton) {
         return Error::fromErrno(errno, "open bench_sink");
     }
     skeleton->rodata->original_dst = htonl(originalDst);
+    skeleton->rodata->reflect = reflect ? 1 : 0;
     if (int err = bench_sink__load(skeleton.get()); err) {
         return Error::fromErrno(err, "load bench_sink");
     }
@@ -72,13 +73,13 @@ std::string sinkLatencyPin(const std::string& pinDir)
 }
 
 Status attachSink(const std::string& interface, const std::string& pinDir,
-                  std::uint32_t originalDst)
+                  std::uint32_t originalDst, bool reflect)
 {
     auto ifindex = interfaceIndex(interface);
     if (!ifindex) {
         return ifindex.error();
     }
-    auto skeleton = loadSink(originalDst);
+    auto skeleton = loadSink(originalDst, reflect);
     if (!skeleton) {
         return skeleton.error();
     }

@@ -19,9 +19,10 @@ std::string sinkLatencyPin(const std::string& pinDir);
 
 // Attaches the counting, dropping sink to `interface` and pins its per-CPU counter and
 // latency maps under `pinDir` (created). Frames still addressed to `originalDst` (host
-// order) are counted apart from DNATed ones.
+// order) are counted apart from DNATed ones. With `reflect`, IPv4 UDP frames are sent
+// back with addresses and ports swapped instead of dropped (an echo at any rate).
 Status attachSink(const std::string& interface, const std::string& pinDir,
-                  std::uint32_t originalDst);
+                  std::uint32_t originalDst, bool reflect = false);
 
 // Attaches the XDP_PASS program: a veth needs one on its receiving side to accept frames
 // that were redirected or XDP_TXed into it.

@@ -3,6 +3,11 @@
  * The sink: counts what arrives and drops it, so the sink's own stack (ICMP port
  * unreachable replies) never eats the CPU being measured. Also the do-nothing program a veth
  * needs on its receiving side before redirected or XDP_TXed frames reach it.
+ *
+ * With `reflect` set the sink is a UDP echo at any rate: after counting an IPv4 UDP frame it
+ * sends it back (XDP_TX) with MACs, addresses and ports swapped, so a session gets one
+ * packet each way. A swap leaves the IP and UDP checksums valid (one's-complement sums do
+ * not depend on the order of their words), and the generator's stamp stays in the payload.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -16,6 +21,8 @@
 
 /* The generator's destination, network order: tells NATed frames from forwarded ones. */
 const volatile __be32 original_dst = 0;
+/* Echo IPv4 UDP frames back instead of dropping them. */
+const volatile __u8 reflect = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -84,6 +91,27 @@ static __always_inline void record_latency(struct udphdr *udp, void *data_end)
 		(*count)++;
 }
 
+static __always_inline int reflect_udp4(struct ethhdr *eth, struct iphdr *ip, void *data_end)
+{
+	struct udphdr *udp = (void *)(ip + 1);
+	__u8 mac[ETH_ALEN];
+	__be32 addr;
+	__be16 port;
+
+	if ((void *)(udp + 1) > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+	addr = ip->saddr;
+	ip->saddr = ip->daddr;
+	ip->daddr = addr;
+	port = udp->source;
+	udp->source = udp->dest;
+	udp->dest = port;
+	return XDP_TX;
+}
+
 SEC("xdp")
 int bench_sink(struct xdp_md *ctx)
 {
@@ -107,6 +135,8 @@ int bench_sink(struct xdp_md *ctx)
 		count->packets++;
 		count->bytes += (__u64)(data_end - data);
 	}
+	if (reflect && slot != BENCH_SINK_OTHER && ip->ihl == 5)
+		return reflect_udp4(eth, ip, data_end);
 	return XDP_DROP;
 }
 

@@ -300,6 +300,42 @@ TEST_F(SinkTest, HistogramsTheLatencyOfStampedFramesOnly)
     EXPECT_LT(lowestSlot, 4u * 30) << "latency beyond a second: stamp misread";
 }
 
+TEST_F(GeneratorTest, ReflectingSinkSendsTheFrameBackSwappedWithValidChecksums)
+{
+    load(1, 1);
+    const RunResult generated = runOnce(fd(), staleFrame(60));
+    ASSERT_EQ(generated.verdict, static_cast<std::uint32_t>(XDP_TX));
+    const std::vector<std::uint8_t>& in = generated.out;
+
+    std::unique_ptr<bench_sink, SinkDeleter> sink(bench_sink__open());
+    ASSERT_TRUE(sink) << "open bench_sink: " << strerror(errno);
+    sink->rodata->original_dst = htonl(kDst);
+    sink->rodata->reflect = 1;
+    ASSERT_EQ(bench_sink__load(sink.get()), 0) << "load bench_sink";
+    const RunResult reflected = runOnce(bpf_program__fd(sink->progs.bench_sink), in);
+    ASSERT_EQ(reflected.verdict, static_cast<std::uint32_t>(XDP_TX));
+
+    // Expected: MACs, addresses and ports swapped, every other byte as it came.
+    std::vector<std::uint8_t> expected = in;
+    std::swap_ranges(expected.begin(), expected.begin() + 6, expected.begin() + 6);
+    std::swap_ranges(expected.begin() + 26, expected.begin() + 30, expected.begin() + 30);
+    std::swap_ranges(expected.begin() + 34, expected.begin() + 36, expected.begin() + 36);
+    EXPECT_EQ(reflected.out, expected);
+    const std::uint8_t* ip = reflected.out.data() + sizeof(ethhdr);
+    EXPECT_EQ(fold(sum16(ip, 20)), 0xffff) << "IPv4 header checksum does not verify";
+    const std::uint8_t* udp = ip + sizeof(iphdr);
+    const std::size_t udpLength = 60 - 14 - 20;
+    std::uint32_t pseudo = sum16(ip + 12, 8) + IPPROTO_UDP + static_cast<std::uint32_t>(udpLength);
+    EXPECT_EQ(fold(sum16(udp, udpLength, pseudo)), 0xffff) << "UDP checksum does not verify";
+
+    // Counted like any arrival; anything but IPv4 UDP is still dropped.
+    std::vector<std::uint8_t> arp(60, 0);
+    arp[12] = 0x08;
+    arp[13] = 0x06;
+    EXPECT_EQ(runOnce(bpf_program__fd(sink->progs.bench_sink), arp).verdict,
+              static_cast<std::uint32_t>(XDP_DROP));
+}
+
 TEST_F(SinkTest, PassProgramPasses)
 {
     EXPECT_EQ(runOnce(bpf_program__fd(skeleton_->progs.bench_pass), udpFrame(kDst)).verdict,
