@@ -16,6 +16,10 @@
 /* ingress_ifindex of sessions that originate in the router's own stack (TC egress). */
 #define SVR_LOCAL_ZONE 0
 
+/* session_id at and above this: installed by hand (svrctl session add); svrd numbers its own
+ * sessions from 1 below it, so the two never take the same id. */
+#define SVR_SESSION_ID_MANUAL_BASE 0x8000000000000000ULL
+
 struct svr_session_key {
 	__u32 ingress_ifindex;         /* host order; SVR_LOCAL_ZONE for locally originated */
 	__u16 vlan_id;                 /* host order; outer 802.1Q VID, 0 = untagged */

@@ -383,7 +383,8 @@ int runSessionAdd(const AddArgs& args)
         if (!existing) {
             return fail(existing.error());
         }
-        std::uint64_t highest = 0;
+        // The next free id of the hand-installed range, never one svrd may take.
+        std::uint64_t highest = SVR_SESSION_ID_MANUAL_BASE - 1;
         for (const auto& entry : *existing) {
             highest = std::max<std::uint64_t>(highest, entry.value.session_id);
         }
@@ -585,7 +586,8 @@ void registerSessionCommands(CLI::App& app)
         ->check(CLI::Range(0, 4094));
     addCmd->add_option("--dscp", add->dscp, "rewrite DSCP to 0..63 (default: keep)")
         ->check(CLI::Range(0, 63));
-    addCmd->add_option("--session-id", add->sessionId, "session id (default: highest + 1)");
+    addCmd->add_option("--session-id", add->sessionId,
+                       "session id (default: the next one from 2^63 up; svrd's own are below)");
     addCmd->add_option("--idle-timeout", add->idleTimeout,
                        "idle timeout in seconds for aging (0: the controller's default)");
     addCmd->add_flag("--reverse", add->reverse, "install the reply direction too");

@@ -168,6 +168,15 @@ if svrctl session add --router "$SVR_ROUTER" --in-interface lo --proto udp --src
 fi
 grep -q "interface lo is not attached" "$WORK/notattached.err" || fail "unclear error: $(cat "$WORK/notattached.err")"
 [[ $(session_count) -eq 12 ]] || fail "a refused session left entries"
+# Without --session-id the id comes from the hand-installed range (2^63 up), never one svrd
+# numbers its own sessions with.
+svrctl session add --router "$SVR_ROUTER" --in-interface "$RC" --proto udp --src 10.71.1.9 \
+  --sport 1 --dst 10.71.0.100 --dport 9 --out-interface "$RS" --next-hop-mac "$MAC_SV" >/dev/null
+manual_id=$(svrctl session list --router "$SVR_ROUTER" --json |
+  python3 -I -c 'import json,sys; print(max(e["session_id"] for e in json.load(sys.stdin)))')
+[[ $manual_id == 9223372036854775808 ]] || fail "hand-installed session got id $manual_id, not 2^63"
+svrctl session delete --router "$SVR_ROUTER" --session-id "$manual_id" >/dev/null
+[[ $(session_count) -eq 12 ]] || fail "the hand-installed session was not deleted"
 
 step "tcpdump on the server"
 nsenter --net="/run/netns/$SERVER" -- tcpdump -i "$SV" -n -U -s 128 -w "$WORK/server.pcap" 'ip' 2>"$WORK/tcpdump.err" &
