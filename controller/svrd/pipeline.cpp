@@ -50,6 +50,7 @@ std::string puntReasonName(std::uint16_t reason)
     case SVR_PUNT_FRAGMENT: return "fragment";
     case SVR_PUNT_WAYPOINT: return "waypoint";
     case SVR_PUNT_ICMP_ERROR: return "icmp-error";
+    case SVR_PUNT_XLATE_CHECKSUM: return "xlate-checksum";
     default: return "unknown";
     }
 }
@@ -129,6 +130,7 @@ void Pipeline::handleFrame(fastpath::PuntFrame& punted, std::uint32_t socketIfin
     case SVR_PUNT_SESSION_ACTION:
     case SVR_PUNT_WAYPOINT:
     case SVR_PUNT_METADATA_PENDING:
+    case SVR_PUNT_XLATE_CHECKSUM: // svrd sums the translated packet (rewriteFrame)
     case SVR_PUNT_COOKIE: break;
     default:
         // Fragments and ICMP errors about no session start nothing.
@@ -171,7 +173,8 @@ void Pipeline::handleFrame(fastpath::PuntFrame& punted, std::uint32_t socketIfin
         }
         return;
     }
-    if (reason == SVR_PUNT_METADATA_PENDING || reason == SVR_PUNT_COOKIE) {
+    if (reason == SVR_PUNT_METADATA_PENDING || reason == SVR_PUNT_COOKIE ||
+        reason == SVR_PUNT_XLATE_CHECKSUM) {
         counters.add("drop.signalling-unknown-session"); // an entry svrd did not install
         return;
     }
@@ -377,7 +380,7 @@ void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex,
             counters.add("drop.peer-route-loop");
             return;
         }
-        const config::Adjacency* path = state_.peerPathFor(peerTarget->peer, family);
+        const config::Adjacency* path = state_.peerPathFor(peerTarget->peer);
         const auto localWaypoint =
             path != nullptr ? state_.fabric->localWaypoint(path->interface) : std::nullopt;
         if (path == nullptr || !localWaypoint) {
