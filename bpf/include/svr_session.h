@@ -57,8 +57,10 @@ enum svr_session_action {
  * endpoints of the other. IPv4 -> IPv6: traffic class = TOS, flow label 0, hop limit = TTL - 1.
  * IPv6 -> IPv4: TOS = traffic class, DF set, identification 0, TTL = hop limit - 1. TCP and
  * UDP only, FORWARD with cached next hop only (no USE_FIB, no PASS); what the fast path cannot
- * translate is dropped and counted (SVR_DROP_XLATE_*) or, for IPv4 UDP without a checksum
- * (IPv6 requires one), punted (SVR_PUNT_XLATE_CHECKSUM) for the controller to compute it.
+ * translate is dropped and counted (SVR_DROP_XLATE_*) or punted: IPv4 UDP without a checksum
+ * (IPv6 requires one: SVR_PUNT_XLATE_CHECKSUM, the controller computes it) and IPv4 with DF
+ * that would exceed the egress MTU as IPv6 (SVR_PUNT_XLATE_TOO_BIG, the controller answers
+ * ICMP fragmentation needed).
  */
 struct svr_session_value {
 	__u8 new_src_addr[SVR_ADDR_LEN]; /* network order; family: new_family, else the key's */

@@ -39,7 +39,8 @@ enum svr_drop_reason {
 	SVR_DROP_ADJUST_FAILED = 15,  /* VLAN push/pop could not resize the frame */
 	SVR_DROP_XLATE_UNSUPPORTED = 16, /* family translation of IPv4 options, IPv6 extension
 	                                  * headers, ICMP, or an entry it cannot apply */
-	SVR_DROP_XLATE_TOO_BIG = 17,  /* translated (IPv4 -> IPv6: +20 bytes) over the egress MTU */
+	SVR_DROP_XLATE_TOO_BIG = 17,  /* translated (IPv4 -> IPv6: +20 bytes) over the egress MTU,
+	                               * without DF (with DF: punted, SVR_PUNT_XLATE_TOO_BIG) */
 	SVR_DROP_REASON_MAX
 };
 

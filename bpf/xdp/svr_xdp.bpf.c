@@ -26,8 +26,9 @@
  *    other ICMP message (normally a miss: local, or punted past the DoS guard).
  *  - Family translation: IPv4 options, IPv6 extension headers, ICMP (and errors) are dropped
  *    as XLATE_UNSUPPORTED; IPv4 UDP without checksum is punted (XLATE_CHECKSUM), svrd sums
- *    it; IPv4 -> IPv6 over the egress MTU (bpf_check_mtu, +20 bytes) is dropped as
- *    XLATE_TOO_BIG. Fragments never reach a session: they are punted before the lookup.
+ *    it; IPv4 -> IPv6 over the egress MTU (bpf_check_mtu, +20 bytes) is punted with DF
+ *    (XLATE_TOO_BIG, past the DoS guard: svrd answers ICMP fragmentation needed) and dropped
+ *    without (XLATE_TOO_BIG). Fragments never reach a session: punted before the lookup.
  *  - Session counters (last_seen_ns, packets, bytes, tcp_state) count packets the fast path
  *    handled itself: FORWARD, PASS after a rewrite, and DROP actions; not punts.
  */
@@ -813,8 +814,17 @@ static __always_inline int svr_xlate_4to6(struct xdp_md *ctx, struct svr_run *ru
 	else if (tags && !(val->egress_vlan & 0x0fff))
 		len_diff -= 4;
 	outcome = bpf_check_mtu(ctx, val->egress_ifindex, &mtu_len, len_diff, 0);
-	if (outcome == BPF_MTU_CHK_RET_FRAG_NEEDED)
-		return SVR_DROP(XLATE_TOO_BIG);
+	if (outcome == BPF_MTU_CHK_RET_FRAG_NEEDED) {
+		struct svr_addr_key src = {.family = SVR_FAMILY_IPV4};
+
+		if (!(iph->frag_off & bpf_htons(0x4000)))
+			return SVR_DROP(XLATE_TOO_BIG); /* no DF: nobody to tell */
+		/* svrd answers ICMP fragmentation needed; the sender's tokens pay for it. */
+		__builtin_memcpy(src.addr, &iph->saddr, 4);
+		if (svr_dos_over_limit(&src))
+			return SVR_DROP(DOS_LIMIT);
+		return SVR_PUNT(XLATE_TOO_BIG);
+	}
 	if (outcome)
 		return SVR_DROP(NO_TX_PORT);
 

@@ -26,7 +26,7 @@ constexpr const char* kPassReasons[] = {"not_ip",      "local",      "ttl_expire
                                         "not_unicast", "frag_needed"};
 constexpr const char* kPuntReasons[] = {"miss",     "cookie",   "metadata_pending",
                                         "session_action", "fragment", "waypoint",
-                                        "icmp_error", "xlate_checksum"};
+                                        "icmp_error", "xlate_checksum", "xlate_too_big"};
 constexpr const char* kActions[] = {"forward", "drop", "punt", "pass"};
 
 static_assert(std::size(kVerdicts) == SVR_VERDICT_MAX);

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "protocol/packet.hpp"
@@ -333,6 +334,45 @@ std::vector<std::uint8_t> rewriteFrame(std::span<const std::uint8_t> frame,
         checksum = 0xffff; // 0 would mean "no checksum"
     }
     store16(l4 + checksumOffset, checksum);
+    return out;
+}
+
+std::vector<std::uint8_t> fragmentationNeeded(std::span<const std::uint8_t> frame,
+                                              const ParsedPacket& packet,
+                                              const svr_session_value& back,
+                                              const fastpath::IpAddress& routerAddress,
+                                              std::uint16_t nextHopMtu)
+{
+    constexpr std::size_t kMaxIcmpError = 576; // RFC 1812 4.3.2.3
+    constexpr std::uint8_t kIcmpDestUnreachable = 3, kFragmentationNeeded = 4;
+    constexpr std::uint8_t kInternetControl = 0xc0; // precedence of ICMP errors, as Linux
+    const bool tagged = back.egress_vlan != 0;
+    const std::size_t l2Length = kEthernetHeader + (tagged ? kVlanTag : 0);
+    const std::size_t quotedLength =
+        std::min(packet.ipLength, kMaxIcmpError - kIpv4MinHeader - kIcmpHeader);
+    std::vector<std::uint8_t> out(l2Length + kIpv4MinHeader + kIcmpHeader + quotedLength);
+    std::memcpy(&out[0], back.dst_mac, 6);
+    std::memcpy(&out[6], back.src_mac, 6);
+    if (tagged) {
+        store16(&out[12], kEtherTypeVlan);
+        store16(&out[14], back.egress_vlan & 0x0fff);
+    }
+    store16(&out[l2Length - 2], kEtherTypeIpv4);
+    std::uint8_t* ip = &out[l2Length];
+    ip[0] = 0x45;
+    ip[1] = kInternetControl;
+    store16(ip + 2, static_cast<std::uint16_t>(out.size() - l2Length));
+    ip[8] = 64;
+    ip[9] = IPPROTO_ICMP;
+    std::memcpy(ip + 12, routerAddress.bytes.data(), 4);
+    std::memcpy(ip + 16, packet.source.bytes.data(), 4);
+    store16(ip + 10, internetChecksum({ip, kIpv4MinHeader}));
+    std::uint8_t* icmp = ip + kIpv4MinHeader;
+    icmp[0] = kIcmpDestUnreachable;
+    icmp[1] = kFragmentationNeeded;
+    store16(icmp + 6, nextHopMtu);
+    std::memcpy(icmp + kIcmpHeader, frame.data() + packet.l3Offset, quotedLength);
+    store16(icmp + 2, internetChecksum({icmp, kIcmpHeader + quotedLength}));
     return out;
 }
 

@@ -75,6 +75,15 @@ std::vector<std::uint8_t> rewriteFrame(std::span<const std::uint8_t> frame,
                                        const ParsedPacket& packet,
                                        const svr_session_value& value);
 
+// ICMP "fragmentation needed" (type 3, code 4) telling the IPv4 packet's sender to send at
+// most `nextHopMtu` bytes, from `routerAddress`, framed by the session value `back` (the other
+// direction: MACs and VLAN towards the sender). Quotes the packet up to 576 bytes in all.
+std::vector<std::uint8_t> fragmentationNeeded(std::span<const std::uint8_t> frame,
+                                              const ParsedPacket& packet,
+                                              const svr_session_value& back,
+                                              const fastpath::IpAddress& routerAddress,
+                                              std::uint16_t nextHopMtu);
+
 // Replaces the L4 payload of the TCP/UDP packet at l3Offset of the frame with what `transform`
 // makes of it (nothing for an empty payload); lengths and checksums follow, L2 padding is cut.
 using PayloadTransform =

@@ -530,10 +530,10 @@ protected:
     }
 
     // An IPv4 UDP packet of `ip_length` bytes from the client.
-    static Bytes clientPacket(std::size_t ip_length)
+    static Bytes clientPacket(std::size_t ip_length, bool dont_fragment = false)
     {
         return fromClient()
-            .ipv4({.src = kClient4, .dst = kServer4})
+            .ipv4({.src = kClient4, .dst = kServer4, .dont_fragment = dont_fragment})
             .udp({.src_port = kClientPort, .dst_port = kServerPort})
             .payload(Bytes(ip_length - 28, 0x33))
             .build();
@@ -550,6 +550,48 @@ TEST_F(XdpXlateMtuTest, TranslatedPacketThatFitsIsForwarded)
     EXPECT_EQ(result.action, XDP_REDIRECT);
     EXPECT_EQ(result.frame.size(), 14u + 1280u);
     EXPECT_EQ(program_->stats().verdict_packets[SVR_VERDICT_FORWARD], 1u);
+}
+
+TEST_F(XdpXlateMtuTest, TranslatedPacketWithDontFragmentOverTheMtuPuntedForIcmp)
+{
+    std::string error;
+    int error_code = 0;
+    auto socket = PuntSocket::create(error, error_code); // on this namespace's lo
+    if (!socket && (error_code == EAFNOSUPPORT || error_code == EOPNOTSUPP ||
+                    error_code == EPROTONOSUPPORT)) {
+        GTEST_SKIP() << "kernel lacks AF_XDP (CONFIG_XDP_SOCKETS): " << error;
+    }
+    ASSERT_TRUE(socket) << error;
+    program_->addPuntSocket(0, socket->fd());
+    const Bytes input = clientPacket(1261, true);
+    const auto result = program_->run(input);
+    EXPECT_EQ(result.action, XDP_REDIRECT);
+    EXPECT_EQ(result.frame, input); // svrd answers from the untranslated packet
+    ASSERT_EQ(result.metadata.size(), sizeof(svr_punt_meta));
+    svr_punt_meta meta{};
+    std::memcpy(&meta, result.metadata.data(), sizeof meta);
+    EXPECT_EQ(meta.reason, SVR_PUNT_XLATE_TOO_BIG);
+    const svr_stats stats = program_->stats();
+    EXPECT_EQ(stats.verdict_packets[SVR_VERDICT_PUNT], 1u);
+    EXPECT_EQ(stats.punt_packets[SVR_PUNT_XLATE_TOO_BIG], 1u);
+}
+
+TEST_F(XdpXlateMtuTest, TranslatedPacketWithDontFragmentOverTheMtuTakesDosTokens)
+{
+    program_.reset();
+    std::string error;
+    program_ = XdpProgram::load({.dos_new_sessions_per_s = 1, .dos_burst = 1}, error);
+    ASSERT_TRUE(program_) << error;
+    program_->setIface(kLoopbackIfindex, SVR_IFACE_F_ROUTER);
+    auto value = xlateValue(kWaypointA6, kWaypointB6);
+    value.egress_ifindex = egress_;
+    program_->addSession(makeKey(IPPROTO_UDP, kClient4, kServer4), value);
+    (void)program_->run(clientPacket(1261, true)); // the burst's token (no socket: dropped)
+    const auto result = program_->run(clientPacket(1261, true));
+    EXPECT_EQ(result.action, XDP_DROP);
+    const svr_stats stats = program_->stats();
+    EXPECT_EQ(stats.drop_packets[SVR_DROP_NO_PUNT_SOCKET], 1u);
+    EXPECT_EQ(stats.drop_packets[SVR_DROP_DOS_LIMIT], 1u);
 }
 
 TEST_F(XdpXlateMtuTest, TranslatedPacketOverTheMtuDroppedAndCounted)

@@ -240,4 +240,35 @@ TEST(XlateFrame, Ipv4OptionsAreDroppedAndTheEgressTagWritten)
     EXPECT_EQ(checksumErrors(out), "");
 }
 
+TEST(XlateFrame, FragmentationNeededQuotesThePacketBackToItsSender)
+{
+    const Bytes frame = PacketBuilder()
+                            .eth(kRouterInMac, kClientMac)
+                            .vlan(100)
+                            .ipv4({.src = ipv4("10.1.1.10"), .dst = ipv4("10.2.1.10"),
+                                   .dont_fragment = true})
+                            .udp({.src_port = 5000, .dst_port = 5201})
+                            .payload(Bytes(1460, 0x77))
+                            .build();
+    const Bytes ipPacket(frame.begin() + 18, frame.end());
+    const auto parsed = parseFrame(frame);
+    ASSERT_TRUE(parsed.packet);
+    svr_session_value back{}; // the reverse entry: towards the client
+    std::memcpy(back.dst_mac, kClientMac.data(), 6);
+    std::memcpy(back.src_mac, kRouterInMac.data(), 6);
+    back.egress_vlan = 100;
+    const Bytes out = svr::svrd::fragmentationNeeded(frame, *parsed.packet, back,
+                                                     address("10.1.1.1"), 1480);
+    const Bytes expected = PacketBuilder()
+                               .eth(kClientMac, kRouterInMac)
+                               .vlan(100)
+                               .ipv4({.src = ipv4("10.1.1.1"), .dst = ipv4("10.1.1.10"), .ttl = 64,
+                                      .tos = 0xc0})
+                               .icmp(icmpv4DestUnreachable(4, 1480))
+                               .payload(quoted(ipPacket, 576 - 28))
+                               .build();
+    EXPECT_EQ(out, expected) << hexDiff(expected, out);
+    EXPECT_EQ(checksumErrors(out), "");
+}
+
 } // namespace
