@@ -20,6 +20,9 @@ enum svr_punt_reason {
 	SVR_PUNT_FRAGMENT = 4,         /* IP fragment: the controller reassembles */
 	SVR_PUNT_WAYPOINT = 5,         /* to a local waypoint port with no session */
 	SVR_PUNT_ICMP_ERROR = 6,       /* ICMP error about a session that needs the controller */
+	SVR_PUNT_XLATE_CHECKSUM = 7,   /* IPv4 UDP without checksum to IPv6: controller sums it */
+	SVR_PUNT_XLATE_TOO_BIG = 8,    /* IPv4 with DF over the egress MTU once IPv6: controller
+	                                * answers ICMP fragmentation needed */
 	SVR_PUNT_REASON_MAX
 };
 

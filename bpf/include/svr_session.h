@@ -54,8 +54,20 @@ enum svr_session_action {
 /* dscp value meaning "leave the DS field as it is". */
 #define SVR_DSCP_KEEP 0xff
 
+/*
+ * Family translation (new_family set and different from the key's family): the packet leaves
+ * as the other IP version, its header rebuilt from new_src_addr/new_dst_addr (both of
+ * new_family, both REWRITE flags set), as SVR does between waypoints of one family and
+ * endpoints of the other. IPv4 -> IPv6: traffic class = TOS, flow label 0, hop limit = TTL - 1.
+ * IPv6 -> IPv4: TOS = traffic class, DF set, identification 0, TTL = hop limit - 1. TCP and
+ * UDP only, FORWARD with cached next hop only (no USE_FIB, no PASS); what the fast path cannot
+ * translate is dropped and counted (SVR_DROP_XLATE_*) or punted: IPv4 UDP without a checksum
+ * (IPv6 requires one: SVR_PUNT_XLATE_CHECKSUM, the controller computes it) and IPv4 with DF
+ * that would exceed the egress MTU as IPv6 (SVR_PUNT_XLATE_TOO_BIG, the controller answers
+ * ICMP fragmentation needed).
+ */
 struct svr_session_value {
-	__u8 new_src_addr[SVR_ADDR_LEN]; /* network order, same family as the key */
+	__u8 new_src_addr[SVR_ADDR_LEN]; /* network order; family: new_family, else the key's */
 	__u8 new_dst_addr[SVR_ADDR_LEN]; /* network order */
 	__be16 new_src_port;             /* network order */
 	__be16 new_dst_port;             /* network order */
@@ -67,7 +79,8 @@ struct svr_session_value {
 	__u8 dscp;                       /* 0..63, or SVR_DSCP_KEEP */
 	__u16 flags;                     /* SVR_SESSION_F_* */
 	__u8 tcp_state;                  /* SVR_TCP_SEEN_* */
-	__u8 pad0;
+	__u8 new_family;                 /* 0: as the key's family; else SVR_FAMILY_* of the
+	                                  * rewritten packet (family translation, below) */
 	__u32 idle_timeout_s;            /* host order; the controller's aging reads it */
 	__u32 tenant_id;                 /* host order; controller's ids, for stats and filters */
 	__u32 service_id;                /* host order */

@@ -37,6 +37,10 @@ enum svr_drop_reason {
 	SVR_DROP_NO_TX_PORT = 13,     /* egress ifindex not in tx_ports */
 	SVR_DROP_FIB = 14,            /* FIB: blackhole, unreachable, prohibited, forwarding off */
 	SVR_DROP_ADJUST_FAILED = 15,  /* VLAN push/pop could not resize the frame */
+	SVR_DROP_XLATE_UNSUPPORTED = 16, /* family translation of IPv4 options, IPv6 extension
+	                                  * headers, ICMP, or an entry it cannot apply */
+	SVR_DROP_XLATE_TOO_BIG = 17,  /* translated (IPv4 -> IPv6: +20 bytes) over the egress MTU,
+	                               * without DF (with DF: punted, SVR_PUNT_XLATE_TOO_BIG) */
 	SVR_DROP_REASON_MAX
 };
 

@@ -7,6 +7,7 @@
  * bpf_fib_lookup), re-tagged and redirected out through tx_ports. A miss goes to the kernel
  * (local addresses) or, past the per-source DoS guard, to svrd through the xsks AF_XDP map.
  * ICMP errors about a session are translated like the session so the sender recognises them.
+ * An entry with new_family set rebuilds the IP header as the other version (svr_xlate_hit).
  * Every packet leaves through svr_exit(), which counts it once by verdict and once by reason.
  *
  * Verification cost: the parser's paths (0-2 VLAN tags, IPv4 options, IPv6 extension
@@ -24,6 +25,11 @@
  *    rest (forwarding disabled, tunnels, no source) pass unmodified counted as NO_NEIGH.
  *  - ICMPv4 source quench and redirect are not errors here: keyed with ports 0 like any
  *    other ICMP message (normally a miss: local, or punted past the DoS guard).
+ *  - Family translation: IPv4 options, IPv6 extension headers, ICMP (and errors) are dropped
+ *    as XLATE_UNSUPPORTED; IPv4 UDP without checksum is punted (XLATE_CHECKSUM), svrd sums
+ *    it; IPv4 -> IPv6 over the egress MTU (bpf_check_mtu, +20 bytes) is punted with DF
+ *    (XLATE_TOO_BIG, past the DoS guard: svrd answers ICMP fragmentation needed) and dropped
+ *    without (XLATE_TOO_BIG). Fragments never reach a session: punted before the lookup.
  *  - Session counters (last_seen_ns, packets, bytes, tcp_state) count packets the fast path
  *    handled itself: FORWARD, PASS after a rewrite, and DROP actions; not punts.
  */
@@ -715,6 +721,246 @@ static __always_inline void svr_account(struct svr_run *run, struct svr_session_
 	}
 }
 
+/* Sum of a 16-byte address's 32-bit words, for a pseudo-header delta. */
+static __always_inline __u64 svr_csum_addr6(const __u32 *addr)
+{
+	return (__u64)addr[0] + addr[1] + addr[2] + addr[3];
+}
+
+/* The L2 header (Ethernet and 0-2 VLAN tags) saved across a resize of the L3 header. */
+struct svr_l2_saved {
+	__u16 words[11];
+};
+
+static __always_inline int svr_save_l2(struct xdp_md *ctx, __u8 tags, struct svr_l2_saved *l2)
+{
+	void *from;
+
+	/* Constant sizes per tag count: the verifier needs them. */
+	if (tags == 0) {
+		from = svr_at(ctx, 0, ETH_HLEN);
+		if (!from)
+			return -1;
+		__builtin_memcpy(l2->words, from, ETH_HLEN);
+	} else if (tags == 1) {
+		from = svr_at(ctx, 0, ETH_HLEN + 4);
+		if (!from)
+			return -1;
+		__builtin_memcpy(l2->words, from, ETH_HLEN + 4);
+	} else {
+		from = svr_at(ctx, 0, ETH_HLEN + 8);
+		if (!from)
+			return -1;
+		__builtin_memcpy(l2->words, from, ETH_HLEN + 8);
+	}
+	return 0;
+}
+
+/* Writes the saved L2 header at the (moved) frame start with the new innermost ethertype. */
+static __always_inline int svr_restore_l2(struct xdp_md *ctx, __u8 tags,
+					  struct svr_l2_saved *l2, __u16 ether_type)
+{
+	void *to;
+
+	if (tags == 0) {
+		l2->words[6] = bpf_htons(ether_type);
+		to = svr_at(ctx, 0, ETH_HLEN);
+		if (!to)
+			return -1;
+		__builtin_memcpy(to, l2->words, ETH_HLEN);
+	} else if (tags == 1) {
+		l2->words[8] = bpf_htons(ether_type);
+		to = svr_at(ctx, 0, ETH_HLEN + 4);
+		if (!to)
+			return -1;
+		__builtin_memcpy(to, l2->words, ETH_HLEN + 4);
+	} else {
+		l2->words[10] = bpf_htons(ether_type);
+		to = svr_at(ctx, 0, ETH_HLEN + 8);
+		if (!to)
+			return -1;
+		__builtin_memcpy(to, l2->words, ETH_HLEN + 8);
+	}
+	return 0;
+}
+
+static __always_inline __u8 svr_ds_field(const struct svr_session_value *val, __u8 old)
+{
+	return val->dscp == SVR_DSCP_KEEP ? old : (__u8)(val->dscp << 2) | (old & 0x3);
+}
+
+/* IPv4 -> IPv6: the header grows by 20 bytes, in front (bpf_xdp_adjust_head -20). */
+static __always_inline int svr_xlate_4to6(struct xdp_md *ctx, struct svr_run *run,
+					  const struct svr_session_value *val)
+{
+	struct svr_packet *pkt = &run->pkt;
+	__u32 l3_off = pkt->l3_off;
+	struct iphdr *iph = svr_at(ctx, l3_off, sizeof(*iph));
+	struct svr_l2_saved l2 = {};
+	struct ipv6hdr *ip6;
+	__u8 tos, ttl, proto, tags = pkt->vlan_tags;
+	__u16 total_len;
+	__u64 pseudo_delta;
+	__u32 mtu_len = 0;
+	int len_diff = 20, outcome;
+
+	if (!iph)
+		return SVR_DROP(IPV4_TRUNCATED);
+	if (iph->ihl != 5)
+		return SVR_DROP(XLATE_UNSUPPORTED); /* options: rare, refused rather than dropped */
+	if (pkt->proto == IPPROTO_UDP) {
+		struct udphdr *udp = svr_at(ctx, pkt->l4_off, sizeof(*udp));
+
+		if (!udp)
+			return SVR_DROP(UDP_TRUNCATED);
+		if (!udp->check)
+			return SVR_PUNT(XLATE_CHECKSUM); /* needs a sum over the whole payload */
+	}
+	/* The redirect would drop an oversized frame without a trace. VLAN push/pop changes
+	 * the frame too, but not what counts against the MTU. */
+	if (!tags && (val->egress_vlan & 0x0fff))
+		len_diff += 4;
+	else if (tags && !(val->egress_vlan & 0x0fff))
+		len_diff -= 4;
+	outcome = bpf_check_mtu(ctx, val->egress_ifindex, &mtu_len, len_diff, 0);
+	if (outcome == BPF_MTU_CHK_RET_FRAG_NEEDED) {
+		struct svr_addr_key src = {.family = SVR_FAMILY_IPV4};
+
+		if (!(iph->frag_off & bpf_htons(0x4000)))
+			return SVR_DROP(XLATE_TOO_BIG); /* no DF: nobody to tell */
+		/* svrd answers ICMP fragmentation needed; the sender's tokens pay for it. */
+		__builtin_memcpy(src.addr, &iph->saddr, 4);
+		if (svr_dos_over_limit(&src))
+			return SVR_DROP(DOS_LIMIT);
+		return SVR_PUNT(XLATE_TOO_BIG);
+	}
+	if (outcome)
+		return SVR_DROP(NO_TX_PORT);
+
+	tos = iph->tos;
+	ttl = iph->ttl;
+	proto = iph->protocol;
+	total_len = bpf_ntohs(iph->tot_len);
+	/* Same protocol and L4 length in both pseudo-headers: only the addresses change. */
+	pseudo_delta = svr_csum_delta32(iph->saddr, 0) + svr_csum_delta32(iph->daddr, 0) +
+		       svr_csum_addr6((const __u32 *)val->new_src_addr) +
+		       svr_csum_addr6((const __u32 *)val->new_dst_addr);
+	outcome = svr_rewrite_l4(ctx, pkt, val, pseudo_delta);
+	if (outcome != SVR_NEXT)
+		return outcome;
+
+	if (svr_save_l2(ctx, tags, &l2))
+		return SVR_DROP(ETH_TRUNCATED);
+	if (bpf_xdp_adjust_head(ctx, -20))
+		return SVR_DROP(ADJUST_FAILED);
+	if (svr_restore_l2(ctx, tags, &l2, ETH_P_IPV6))
+		return SVR_DROP(ADJUST_FAILED);
+	ip6 = svr_at(ctx, l3_off, sizeof(*ip6));
+	if (!ip6)
+		return SVR_DROP(ADJUST_FAILED);
+	*(__be32 *)ip6 = bpf_htonl(0x60000000U | ((__u32)svr_ds_field(val, tos) << 20));
+	ip6->payload_len = bpf_htons(total_len - sizeof(*iph));
+	ip6->nexthdr = proto;
+	ip6->hop_limit = ttl - 1;
+	__builtin_memcpy(&ip6->saddr, val->new_src_addr, 16);
+	__builtin_memcpy(&ip6->daddr, val->new_dst_addr, 16);
+	return SVR_NEXT;
+}
+
+/* IPv6 -> IPv4: the header shrinks by 20 bytes, in front (bpf_xdp_adjust_head +20). */
+static __always_inline int svr_xlate_6to4(struct xdp_md *ctx, struct svr_run *run,
+					  const struct svr_session_value *val)
+{
+	struct svr_packet *pkt = &run->pkt;
+	__u32 l3_off = pkt->l3_off;
+	struct ipv6hdr *ip6 = svr_at(ctx, l3_off, sizeof(*ip6));
+	struct svr_l2_saved l2 = {};
+	struct iphdr *iph;
+	__u8 tclass, hop_limit, proto, tags = pkt->vlan_tags;
+	__u16 payload_len, *words;
+	__u64 pseudo_delta, sum = 0;
+	int outcome;
+
+	if (!ip6)
+		return SVR_DROP(IPV6_TRUNCATED);
+	if (pkt->l4_off != l3_off + sizeof(*ip6))
+		return SVR_DROP(XLATE_UNSUPPORTED); /* extension headers have no IPv4 form */
+	payload_len = bpf_ntohs(ip6->payload_len);
+	if (payload_len > 0xffff - sizeof(*iph))
+		return SVR_DROP(XLATE_UNSUPPORTED);
+	tclass = (bpf_ntohl(*(__be32 *)ip6) >> 20) & 0xff;
+	hop_limit = ip6->hop_limit;
+	proto = ip6->nexthdr;
+	pseudo_delta = svr_csum_delta_addr6((__u32 *)&ip6->saddr, (const __u32 *)val->new_src_addr) +
+		       svr_csum_delta_addr6((__u32 *)&ip6->daddr, (const __u32 *)val->new_dst_addr);
+	/* new_*_addr hold the IPv4 addresses in bytes 0..3 and zeros after: the same sum. */
+	outcome = svr_rewrite_l4(ctx, pkt, val, pseudo_delta);
+	if (outcome != SVR_NEXT)
+		return outcome;
+
+	if (svr_save_l2(ctx, tags, &l2))
+		return SVR_DROP(ETH_TRUNCATED);
+	if (bpf_xdp_adjust_head(ctx, 20))
+		return SVR_DROP(ADJUST_FAILED);
+	if (svr_restore_l2(ctx, tags, &l2, ETH_P_IP))
+		return SVR_DROP(ADJUST_FAILED);
+	iph = svr_at(ctx, l3_off, sizeof(*iph));
+	if (!iph)
+		return SVR_DROP(ADJUST_FAILED);
+	*(__u8 *)iph = 0x45; /* version 4, 5 words: no options */
+	iph->tos = svr_ds_field(val, tclass);
+	iph->tot_len = bpf_htons(payload_len + sizeof(*iph));
+	iph->id = 0;
+	iph->frag_off = bpf_htons(0x4000); /* DF: IPv6 routers never fragment either */
+	iph->ttl = hop_limit - 1;
+	iph->protocol = proto;
+	iph->check = 0;
+	__builtin_memcpy(&iph->saddr, val->new_src_addr, 4);
+	__builtin_memcpy(&iph->daddr, val->new_dst_addr, 4);
+	words = (__u16 *)iph;
+#pragma unroll
+	for (int i = 0; i < 10; i++)
+		sum += words[i];
+	iph->check = ~svr_csum_fold64(sum);
+	return SVR_NEXT;
+}
+
+/* A hit whose entry translates the IP version. Global (verified once, separately). */
+__noinline int svr_xlate_hit(struct xdp_md *ctx, struct svr_run *run,
+			     struct svr_session_value *val)
+{
+	const __u16 rewrite_both = SVR_SESSION_F_REWRITE_SRC | SVR_SESSION_F_REWRITE_DST;
+	struct svr_next_hop next_hop;
+	struct svr_packet *pkt;
+	int outcome;
+
+	if (!ctx || !run || !val)
+		return SVR_DROP(XLATE_UNSUPPORTED); /* cannot happen: the verifier wants the checks */
+	pkt = &run->pkt;
+	if (val->action != SVR_ACTION_FORWARD || (val->flags & SVR_SESSION_F_USE_FIB) ||
+	    (val->flags & rewrite_both) != rewrite_both || pkt->is_icmp_error ||
+	    (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP))
+		return SVR_DROP(XLATE_UNSUPPORTED);
+	if (svr_ttl(ctx, pkt) <= 1)
+		return SVR_PASS(TTL_EXPIRED); /* the kernel answers in the sender's family */
+	if (pkt->family == SVR_FAMILY_IPV4)
+		outcome = svr_xlate_4to6(ctx, run, val);
+	else
+		outcome = svr_xlate_6to4(ctx, run, val);
+	if (outcome != SVR_NEXT)
+		return outcome;
+	__builtin_memcpy(next_hop.dst_mac, val->dst_mac, ETH_ALEN);
+	__builtin_memcpy(next_hop.src_mac, val->src_mac, ETH_ALEN);
+	next_hop.ifindex = val->egress_ifindex;
+	outcome = svr_write_l2(ctx, run, &next_hop, val->egress_vlan);
+	if (outcome != SVR_NEXT)
+		return outcome;
+	if (bpf_redirect_map(&tx_ports, next_hop.ifindex, XDP_DROP) != XDP_REDIRECT)
+		return SVR_DROP(NO_TX_PORT);
+	svr_account(run, val);
+	return SVR_FORWARD;
+}
+
 /* A session hit: see the comment at the top for its verification cost. */
 static __always_inline int svr_hit(struct xdp_md *ctx, struct svr_run *run,
 				   struct svr_session_value *val)
@@ -734,6 +980,8 @@ static __always_inline int svr_hit(struct xdp_md *ctx, struct svr_run *run,
 		return SVR_PUNT(METADATA_PENDING);
 	if (svr_has_cookie(ctx, pkt))
 		return SVR_PUNT(COOKIE);
+	if (val->new_family && val->new_family != pkt->family)
+		return svr_xlate_hit(ctx, run, val);
 	if (action == SVR_ACTION_PASS) {
 		/* Local delivery: the kernel does not decrement TTL for it, and if it routes the
 		 * packet on it decrements itself. */

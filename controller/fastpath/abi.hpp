@@ -43,6 +43,7 @@ static_assert(offsetof(svr_session_value, action) == 54);
 static_assert(offsetof(svr_session_value, dscp) == 55);
 static_assert(offsetof(svr_session_value, flags) == 56);
 static_assert(offsetof(svr_session_value, tcp_state) == 58);
+static_assert(offsetof(svr_session_value, new_family) == 59);
 static_assert(offsetof(svr_session_value, idle_timeout_s) == 60);
 static_assert(offsetof(svr_session_value, tenant_id) == 64);
 static_assert(offsetof(svr_session_value, service_id) == 68);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "fastpath/address.hpp"
+#include "fastpath/session.hpp"
 
 namespace svr::fastpath {
 namespace {
@@ -18,13 +19,14 @@ constexpr const char* kDropReasons[] = {
     "eth_truncated",    "vlan_truncated", "ipv4_truncated", "ipv4_bad_header",
     "ipv6_truncated",   "ipv6_bad_header", "ipv6_ext_limit", "tcp_truncated",
     "udp_truncated",    "icmp_truncated", "no_punt_socket", "dos_limit",
-    "session_deny",     "no_tx_port",     "fib",            "adjust_failed"};
+    "session_deny",     "no_tx_port",     "fib",            "adjust_failed",
+    "xlate_unsupported", "xlate_too_big"};
 constexpr const char* kPassReasons[] = {"not_ip",      "local",      "ttl_expired",
                                         "no_neigh",    "unconfigured", "session_action",
                                         "not_unicast", "frag_needed"};
 constexpr const char* kPuntReasons[] = {"miss",     "cookie",   "metadata_pending",
                                         "session_action", "fragment", "waypoint",
-                                        "icmp_error"};
+                                        "icmp_error", "xlate_checksum", "xlate_too_big"};
 constexpr const char* kActions[] = {"forward", "drop", "punt", "pass"};
 
 static_assert(std::size(kVerdicts) == SVR_VERDICT_MAX);
@@ -134,8 +136,9 @@ nlohmann::json sessionToJson(const SessionEntry& entry, std::uint64_t nowNs,
         {"dst", formatIpAddress(k.family, k.dst_addr)},
         {"sport", ntohs(k.src_port)},
         {"dport", ntohs(k.dst_port)},
-        {"new_src", formatIpAddress(k.family, v.new_src_addr)},
-        {"new_dst", formatIpAddress(k.family, v.new_dst_addr)},
+        {"new_family", rewrittenFamily(k, v) == SVR_FAMILY_IPV6 ? "ipv6" : "ipv4"},
+        {"new_src", formatIpAddress(rewrittenFamily(k, v), v.new_src_addr)},
+        {"new_dst", formatIpAddress(rewrittenFamily(k, v), v.new_dst_addr)},
         {"new_sport", ntohs(v.new_src_port)},
         {"new_dport", ntohs(v.new_dst_port)},
         {"rewrite_src", (v.flags & SVR_SESSION_F_REWRITE_SRC) != 0},
@@ -189,8 +192,9 @@ std::string formatSessionTable(std::vector<SessionEntry> entries, std::uint64_t 
             v.session_id, name(k.ingress_ifindex), formatProtocol(k.proto),
             endpoint(k.family, k.src_addr, k.src_port, ports),
             endpoint(k.family, k.dst_addr, k.dst_port, ports && !isIcmp(k.proto)),
-            endpoint(k.family, v.new_src_addr, v.new_src_port, ports),
-            endpoint(k.family, v.new_dst_addr, v.new_dst_port, ports && !isIcmp(k.proto)),
+            endpoint(rewrittenFamily(k, v), v.new_src_addr, v.new_src_port, ports),
+            endpoint(rewrittenFamily(k, v), v.new_dst_addr, v.new_dst_port,
+                     ports && !isIcmp(k.proto)),
             useFib ? std::string("fib") : name(v.egress_ifindex), v.packets, v.bytes,
             k.proto == IPPROTO_TCP ? tcpStateText(v.tcp_state) : std::string("-"),
             formatDuration(sinceNs(nowNs, v.created_ns)),

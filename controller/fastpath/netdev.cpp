@@ -61,6 +61,19 @@ Result<MacAddress> interfaceMac(const std::string& name)
     return mac;
 }
 
+Result<std::uint32_t> interfaceMtu(const std::string& name)
+{
+    auto request = makeRequest(name);
+    if (!request) {
+        return request.error();
+    }
+    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock.valid() || ::ioctl(sock.get(), SIOCGIFMTU, &*request) != 0) {
+        return Error::fromErrno(errno, fmt::format("MTU of interface '{}'", name));
+    }
+    return static_cast<std::uint32_t>(request->ifr_mtu);
+}
+
 std::uint32_t interfaceRxQueues(const std::string& name)
 {
     auto request = makeRequest(name);

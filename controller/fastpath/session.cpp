@@ -33,6 +33,11 @@ void applyNextHop(svr_session_value& value, const NextHop& nextHop)
 
 } // namespace
 
+std::uint8_t rewrittenFamily(const svr_session_key& key, const svr_session_value& value)
+{
+    return value.new_family != 0 ? value.new_family : key.family;
+}
+
 bool isIcmp(std::uint8_t proto)
 {
     return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
@@ -52,10 +57,28 @@ Result<SessionEntry> buildForwardSession(const SessionSpec& spec)
     if (family != SVR_FAMILY_IPV4 && family != SVR_FAMILY_IPV6) {
         return Error::invalid("session source address: missing or of an unknown family");
     }
-    const auto sameFamily = [&](const IpAddress& address) { return address.family == family; };
-    if (!sameFamily(spec.destination) || (spec.newSource && !sameFamily(*spec.newSource)) ||
-        (spec.newDestination && !sameFamily(*spec.newDestination))) {
-        return Error::invalid("session addresses mix IPv4 and IPv6 (NAT64 is not supported)");
+    if (spec.destination.family != family) {
+        return Error::invalid("session source and destination mix IPv4 and IPv6");
+    }
+    // The rewritten packet may be of the other family (SVR waypoints of the other version),
+    // but then as a whole: both new addresses of it.
+    const std::uint8_t newFamily = spec.newSource ? spec.newSource->family : family;
+    const bool translates = newFamily != family ||
+                            (spec.newDestination && spec.newDestination->family != family);
+    if (translates) {
+        if (!spec.newSource || !spec.newDestination ||
+            spec.newDestination->family != spec.newSource->family ||
+            (newFamily != SVR_FAMILY_IPV4 && newFamily != SVR_FAMILY_IPV6)) {
+            return Error::invalid("session translating between IPv4 and IPv6 needs both new "
+                                  "addresses, of one family");
+        }
+        if (spec.proto != IPPROTO_TCP && spec.proto != IPPROTO_UDP) {
+            return Error::invalid("session translating between IPv4 and IPv6: TCP and UDP only");
+        }
+        if (spec.nextHop.useFib || spec.action == SVR_ACTION_PASS) {
+            return Error::invalid("session translating between IPv4 and IPv6: forwarded with a "
+                                  "cached next hop only (no FIB, no pass)");
+        }
     }
     if ((family == SVR_FAMILY_IPV4 && spec.proto == IPPROTO_ICMPV6) ||
         (family == SVR_FAMILY_IPV6 && spec.proto == IPPROTO_ICMP)) {
@@ -101,6 +124,9 @@ Result<SessionEntry> buildForwardSession(const SessionSpec& spec)
     if (spec.newDestination || spec.newDestinationPort) {
         value.flags |= SVR_SESSION_F_REWRITE_DST;
     }
+    if (translates) {
+        value.new_family = newFamily;
+    }
     applyNextHop(value, spec.nextHop);
     value.action = spec.action;
     value.dscp = spec.dscp;
@@ -119,7 +145,7 @@ SessionEntry buildReverseSession(const SessionEntry& forward, const NextHop& bac
     svr_session_key& key = reverse.key;
     key.ingress_ifindex = fv.egress_ifindex;
     key.vlan_id = fv.egress_vlan;
-    key.family = fk.family;
+    key.family = rewrittenFamily(fk, fv);
     key.proto = fk.proto;
     std::memcpy(key.src_addr, fv.new_dst_addr, SVR_ADDR_LEN);
     std::memcpy(key.dst_addr, fv.new_src_addr, SVR_ADDR_LEN);
@@ -147,6 +173,9 @@ SessionEntry buildReverseSession(const SessionEntry& forward, const NextHop& bac
     if (isIcmp(fk.proto) && (fv.flags & SVR_SESSION_F_REWRITE_SRC)) {
         // The identifier was rewritten on the way out: restore it on the reply.
         value.flags |= SVR_SESSION_F_REWRITE_SRC;
+    }
+    if (key.family != fk.family) {
+        value.new_family = fk.family; // back to the family the forward direction came in
     }
     applyNextHop(value, back);
     value.action = fv.action;

@@ -46,7 +46,8 @@ struct SessionSpec {
     std::uint64_t createdNs = 0; // CLOCK_MONOTONIC
 };
 
-// Checks families, VLAN ids, DSCP and ports; the value carries the effective post-NAT
+// Checks families (new addresses of the other family translate: TCP/UDP, both new addresses,
+// cached next hop), VLAN ids, DSCP and ports; the value carries the effective post-NAT
 // addresses and ports even where no rewrite flag is set, so the reverse can be derived.
 Result<SessionEntry> buildForwardSession(const SessionSpec& spec);
 
@@ -54,6 +55,9 @@ Result<SessionEntry> buildForwardSession(const SessionSpec& spec);
 // VLAN) from the post-NAT destination to the post-NAT source, ports swapped; it restores
 // the original addresses and leaves through `back` (normally the forward ingress interface).
 SessionEntry buildReverseSession(const SessionEntry& forward, const NextHop& back);
+
+// The family of the packet an entry sends: new_family when it translates, else the key's.
+std::uint8_t rewrittenFamily(const svr_session_key& key, const svr_session_value& value);
 
 bool isIcmp(std::uint8_t proto);
 std::uint64_t monotonicNowNs();

@@ -275,8 +275,10 @@ std::string endpointText(const Json& s, const char* address, const char* port, b
     if (!withPort) {
         return host;
     }
-    return field(s, "family") == "ipv6" ? fmt::format("[{}]:{}", host, text(field(s, port)))
-                                        : fmt::format("{}:{}", host, text(field(s, port)));
+    // By the address, not the entry's family: a translating entry mixes both.
+    return host.find(':') != std::string::npos
+               ? fmt::format("[{}]:{}", host, text(field(s, port)))
+               : fmt::format("{}:{}", host, text(field(s, port)));
 }
 
 std::string orDash(const Json& value)

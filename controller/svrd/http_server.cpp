@@ -20,6 +20,7 @@
 
 #include "fastpath/address.hpp"
 #include "fastpath/format.hpp"
+#include "fastpath/session.hpp"
 #include "svrd/log.hpp"
 #include "svrd/metrics.hpp"
 
@@ -124,14 +125,14 @@ std::optional<Target> parseTarget(std::string_view target)
 
 bool addressMatches(const fastpath::SessionEntry& entry, const fastpath::IpAddress& address)
 {
-    if (entry.key.family != address.family) {
-        return false;
-    }
     const auto same = [&address](const std::uint8_t* bytes) {
         return std::equal(address.bytes.begin(), address.bytes.end(), bytes);
     };
-    return same(entry.key.src_addr) || same(entry.key.dst_addr) || same(entry.value.new_src_addr) ||
-           same(entry.value.new_dst_addr);
+    // A translating entry's new addresses are of the other family.
+    const bool keyFamily = entry.key.family == address.family;
+    const bool newFamily = fastpath::rewrittenFamily(entry.key, entry.value) == address.family;
+    return (keyFamily && (same(entry.key.src_addr) || same(entry.key.dst_addr))) ||
+           (newFamily && (same(entry.value.new_src_addr) || same(entry.value.new_dst_addr)));
 }
 
 ApiResponse getSessions(const Target& target, const Snapshot& snapshot, const ApiBackend& backend,

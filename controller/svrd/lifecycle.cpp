@@ -7,6 +7,7 @@
 
 #include "fastpath/maps.hpp"
 #include "fastpath/netdev.hpp"
+#include "fastpath/session.hpp"
 #include "svrd/log.hpp"
 
 namespace svr::svrd {
@@ -93,13 +94,13 @@ namespace {
 void adoptWaypointLease(RouterState& state, SessionRecord& record,
                         const svr_session_value& forward)
 {
-    const config::IpAddress newSource =
-        toConfigAddress(record.forward.family, forward.new_src_addr);
+    const std::uint8_t family = fastpath::rewrittenFamily(record.forward, forward);
+    const config::IpAddress newSource = toConfigAddress(family, forward.new_src_addr);
     if (!state.fabric || !(forward.flags & SVR_SESSION_F_REWRITE_SRC) ||
         !state.isLocalWaypoint(newSource)) {
         return;
     }
-    WaypointLease lease{newSource, toConfigAddress(record.forward.family, forward.new_dst_addr),
+    WaypointLease lease{newSource, toConfigAddress(family, forward.new_dst_addr),
                         {ntohs(forward.new_src_port), ntohs(forward.new_dst_port)}};
     if (Status reserved =
             state.fabric->ports().reserve(lease.localWaypoint, lease.peerWaypoint, lease.ports);
@@ -164,8 +165,8 @@ Result<std::size_t> adoptSessions(RouterState& state)
         bool decided = false;
         for (std::size_t i = 0; i < 2 && !decided; ++i) {
             const svr_session_value& value = group[i].value;
-            const config::IpAddress newSource =
-                toConfigAddress(group[i].key.family, value.new_src_addr);
+            const config::IpAddress newSource = toConfigAddress(
+                fastpath::rewrittenFamily(group[i].key, value), value.new_src_addr);
             if ((value.flags & SVR_SESSION_F_REWRITE_SRC) && state.nat.hasAddress(newSource)) {
                 forwardIndex = i;
                 record.nat = NatLease{newSource, ntohs(value.new_src_port)};
@@ -181,8 +182,9 @@ Result<std::size_t> adoptSessions(RouterState& state)
         }
         for (std::size_t i = 0; i < 2 && !decided; ++i) {
             if (arrivedFromPeer(state, group[i].key) &&
-                !state.isLocalWaypoint(toConfigAddress(group[i].key.family,
-                                                       group[i].value.new_src_addr))) {
+                !state.isLocalWaypoint(
+                    toConfigAddress(fastpath::rewrittenFamily(group[i].key, group[i].value),
+                                    group[i].value.new_src_addr))) {
                 forwardIndex = i; // from a peer to a server (not our reverse of a peer hop)
                 decided = true;
             }

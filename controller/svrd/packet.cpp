@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "protocol/packet.hpp"
@@ -252,14 +253,20 @@ std::vector<std::uint8_t> rewriteFrame(std::span<const std::uint8_t> frame,
                                        const svr_session_value& value)
 {
     // Output: Ethernet (+ tag when the value asks for one), then the IP packet without any
-    // Ethernet padding the input carried.
+    // Ethernet padding the input carried; a translating value gives it a new IP header of
+    // the other family (IPv4 options are dropped, as RFC 7915 allows).
+    const std::uint8_t family = value.new_family != 0 ? value.new_family : packet.family;
+    const bool translate = family != packet.family;
     const bool tagged = value.egress_vlan != 0;
     const std::size_t l2Length = kEthernetHeader + (tagged ? kVlanTag : 0);
-    std::vector<std::uint8_t> out(l2Length + packet.ipLength);
+    const std::size_t inHeaderLength = packet.l4Offset - packet.l3Offset;
+    const std::size_t l4Length = packet.ipLength - inHeaderLength;
+    const std::size_t headerLength =
+        !translate ? inHeaderLength : (family == SVR_FAMILY_IPV4 ? kIpv4MinHeader : kIpv6Header);
+    std::vector<std::uint8_t> out(l2Length + headerLength + l4Length);
     std::memcpy(&out[0], value.dst_mac, 6);
     std::memcpy(&out[6], value.src_mac, 6);
-    const std::uint16_t etherType =
-        packet.family == SVR_FAMILY_IPV4 ? kEtherTypeIpv4 : kEtherTypeIpv6;
+    const std::uint16_t etherType = family == SVR_FAMILY_IPV4 ? kEtherTypeIpv4 : kEtherTypeIpv6;
     if (tagged) {
         store16(&out[12], kEtherTypeVlan);
         store16(&out[14], value.egress_vlan & 0x0fff);
@@ -267,18 +274,34 @@ std::vector<std::uint8_t> rewriteFrame(std::span<const std::uint8_t> frame,
     } else {
         store16(&out[12], etherType);
     }
-    std::memcpy(&out[l2Length], frame.data() + packet.l3Offset, packet.ipLength);
-
     std::uint8_t* ip = &out[l2Length];
-    const std::size_t l4Start = l2Length + (packet.l4Offset - packet.l3Offset);
-    std::uint8_t* l4 = &out[l4Start];
-    const std::size_t l4Length = out.size() - l4Start;
-    if (packet.family == SVR_FAMILY_IPV4) {
+    std::uint8_t* l4 = ip + headerLength;
+    std::memcpy(l4, frame.data() + packet.l4Offset, l4Length);
+    if (!translate) {
+        std::memcpy(ip, frame.data() + packet.l3Offset, headerLength);
+    } else {
+        const std::uint8_t* in = frame.data() + packet.l3Offset;
+        if (family == SVR_FAMILY_IPV6) {
+            const std::uint8_t trafficClass = in[1]; // the IPv4 TOS
+            ip[0] = static_cast<std::uint8_t>(0x60 | trafficClass >> 4);
+            ip[1] = static_cast<std::uint8_t>(trafficClass << 4); // flow label 0
+            store16(ip + 4, static_cast<std::uint16_t>(l4Length));
+            ip[6] = packet.proto;
+        } else {
+            const auto trafficClass =
+                static_cast<std::uint8_t>((in[0] & 0x0f) << 4 | in[1] >> 4);
+            ip[0] = 0x45;
+            ip[1] = trafficClass;
+            store16(ip + 2, static_cast<std::uint16_t>(kIpv4MinHeader + l4Length));
+            store16(ip + 6, 0x4000); // DF, identification 0: IPv6 routers never fragment
+            ip[9] = packet.proto;
+        }
+    }
+    if (family == SVR_FAMILY_IPV4) {
         std::memcpy(ip + 12, value.new_src_addr, 4);
         std::memcpy(ip + 16, value.new_dst_addr, 4);
         ip[8] = static_cast<std::uint8_t>(packet.ttl - 1);
         store16(ip + 10, 0);
-        const std::size_t headerLength = packet.l4Offset - packet.l3Offset;
         store16(ip + 10, internetChecksum({ip, headerLength}));
     } else {
         std::memcpy(ip + 8, value.new_src_addr, 16);
@@ -292,9 +315,9 @@ std::vector<std::uint8_t> rewriteFrame(std::span<const std::uint8_t> frame,
         std::memcpy(l4, &value.new_src_port, 2);
         std::memcpy(l4 + 2, &value.new_dst_port, 2);
         checksumOffset = packet.proto == IPPROTO_TCP ? 16 : 6;
-        if (packet.proto == IPPROTO_UDP && packet.family == SVR_FAMILY_IPV4 &&
-            load16(l4 + 6) == 0) {
-            return out; // IPv4 UDP without checksum stays without one
+        if (packet.proto == IPPROTO_UDP && family == SVR_FAMILY_IPV4 &&
+            packet.family == SVR_FAMILY_IPV4 && load16(l4 + 6) == 0) {
+            return out; // IPv4 UDP without checksum stays without one (IPv6 requires one)
         }
     } else {
         if (packet.isEchoRequest() || packet.isEchoReply()) {
@@ -305,12 +328,51 @@ std::vector<std::uint8_t> rewriteFrame(std::span<const std::uint8_t> frame,
     }
     store16(l4 + checksumOffset, 0);
     const std::uint32_t initial =
-        pseudoHeader ? pseudoHeaderSum(packet.family, ip, packet.proto, l4Length) : 0;
+        pseudoHeader ? pseudoHeaderSum(family, ip, packet.proto, l4Length) : 0;
     std::uint16_t checksum = internetChecksum({l4, l4Length}, initial);
     if (checksum == 0 && packet.proto == IPPROTO_UDP) {
         checksum = 0xffff; // 0 would mean "no checksum"
     }
     store16(l4 + checksumOffset, checksum);
+    return out;
+}
+
+std::vector<std::uint8_t> fragmentationNeeded(std::span<const std::uint8_t> frame,
+                                              const ParsedPacket& packet,
+                                              const svr_session_value& back,
+                                              const fastpath::IpAddress& routerAddress,
+                                              std::uint16_t nextHopMtu)
+{
+    constexpr std::size_t kMaxIcmpError = 576; // RFC 1812 4.3.2.3
+    constexpr std::uint8_t kIcmpDestUnreachable = 3, kFragmentationNeeded = 4;
+    constexpr std::uint8_t kInternetControl = 0xc0; // precedence of ICMP errors, as Linux
+    const bool tagged = back.egress_vlan != 0;
+    const std::size_t l2Length = kEthernetHeader + (tagged ? kVlanTag : 0);
+    const std::size_t quotedLength =
+        std::min(packet.ipLength, kMaxIcmpError - kIpv4MinHeader - kIcmpHeader);
+    std::vector<std::uint8_t> out(l2Length + kIpv4MinHeader + kIcmpHeader + quotedLength);
+    std::memcpy(&out[0], back.dst_mac, 6);
+    std::memcpy(&out[6], back.src_mac, 6);
+    if (tagged) {
+        store16(&out[12], kEtherTypeVlan);
+        store16(&out[14], back.egress_vlan & 0x0fff);
+    }
+    store16(&out[l2Length - 2], kEtherTypeIpv4);
+    std::uint8_t* ip = &out[l2Length];
+    ip[0] = 0x45;
+    ip[1] = kInternetControl;
+    store16(ip + 2, static_cast<std::uint16_t>(out.size() - l2Length));
+    ip[8] = 64;
+    ip[9] = IPPROTO_ICMP;
+    std::memcpy(ip + 12, routerAddress.bytes.data(), 4);
+    std::memcpy(ip + 16, packet.source.bytes.data(), 4);
+    store16(ip + 10, internetChecksum({ip, kIpv4MinHeader}));
+    std::uint8_t* icmp = ip + kIpv4MinHeader;
+    icmp[0] = kIcmpDestUnreachable;
+    icmp[1] = kFragmentationNeeded;
+    store16(icmp + 6, nextHopMtu);
+    std::memcpy(icmp + kIcmpHeader, frame.data() + packet.l3Offset, quotedLength);
+    store16(icmp + 2, internetChecksum({icmp, kIcmpHeader + quotedLength}));
     return out;
 }
 

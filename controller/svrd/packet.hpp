@@ -67,10 +67,22 @@ svr_session_key sessionKey(const ParsedPacket& packet, std::uint32_t ingressIfin
 // The frame as the session value sends it: the value's effective addresses and ports (it
 // carries them whether or not a rewrite flag is set), MACs, egress VLAN (0: untagged), TTL
 // or hop limit decremented, IPv4 header and L4 checksums recomputed in full. The packet
-// must have TTL > 1 (the caller drops and counts the others).
+// must have TTL > 1 (the caller drops and counts the others). A value with new_family of
+// the other family gets a new IP header of it (TCP/UDP; the fast path's rules, see
+// svr_session.h). A translated SYN's MSS is clamped where metadata is inserted, after the
+// translation: for the IPv6 header when IPv4 endpoints cross IPv6 waypoints.
 std::vector<std::uint8_t> rewriteFrame(std::span<const std::uint8_t> frame,
                                        const ParsedPacket& packet,
                                        const svr_session_value& value);
+
+// ICMP "fragmentation needed" (type 3, code 4) telling the IPv4 packet's sender to send at
+// most `nextHopMtu` bytes, from `routerAddress`, framed by the session value `back` (the other
+// direction: MACs and VLAN towards the sender). Quotes the packet up to 576 bytes in all.
+std::vector<std::uint8_t> fragmentationNeeded(std::span<const std::uint8_t> frame,
+                                              const ParsedPacket& packet,
+                                              const svr_session_value& back,
+                                              const fastpath::IpAddress& routerAddress,
+                                              std::uint16_t nextHopMtu);
 
 // Replaces the L4 payload of the TCP/UDP packet at l3Offset of the frame with what `transform`
 // makes of it (nothing for an empty payload); lengths and checksums follow, L2 padding is cut.

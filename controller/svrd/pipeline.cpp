@@ -9,6 +9,7 @@
 #include "protocol/packet.hpp"
 
 #include "fastpath/maps.hpp"
+#include "fastpath/netdev.hpp"
 #include "svrd/lifecycle.hpp"
 #include "svrd/log.hpp"
 
@@ -50,6 +51,8 @@ std::string puntReasonName(std::uint16_t reason)
     case SVR_PUNT_FRAGMENT: return "fragment";
     case SVR_PUNT_WAYPOINT: return "waypoint";
     case SVR_PUNT_ICMP_ERROR: return "icmp-error";
+    case SVR_PUNT_XLATE_CHECKSUM: return "xlate-checksum";
+    case SVR_PUNT_XLATE_TOO_BIG: return "xlate-too-big";
     default: return "unknown";
     }
 }
@@ -129,6 +132,8 @@ void Pipeline::handleFrame(fastpath::PuntFrame& punted, std::uint32_t socketIfin
     case SVR_PUNT_SESSION_ACTION:
     case SVR_PUNT_WAYPOINT:
     case SVR_PUNT_METADATA_PENDING:
+    case SVR_PUNT_XLATE_CHECKSUM: // svrd sums the translated packet (rewriteFrame)
+    case SVR_PUNT_XLATE_TOO_BIG:
     case SVR_PUNT_COOKIE: break;
     default:
         // Fragments and ICMP errors about no session start nothing.
@@ -142,6 +147,10 @@ void Pipeline::handleFrame(fastpath::PuntFrame& punted, std::uint32_t socketIfin
     }
     Frame frame{std::move(punted.data), *parsed.packet};
     const svr_session_key key = sessionKey(frame.packet, ingressIfindex);
+    if (reason == SVR_PUNT_XLATE_TOO_BIG) {
+        answerTooBig(frame, key);
+        return;
+    }
 
     if (const SessionRecord* stale = state_.sessions.findByKey(key);
         stale != nullptr && !entryInstalled(key)) {
@@ -171,7 +180,8 @@ void Pipeline::handleFrame(fastpath::PuntFrame& punted, std::uint32_t socketIfin
         }
         return;
     }
-    if (reason == SVR_PUNT_METADATA_PENDING || reason == SVR_PUNT_COOKIE) {
+    if (reason == SVR_PUNT_METADATA_PENDING || reason == SVR_PUNT_COOKIE ||
+        reason == SVR_PUNT_XLATE_CHECKSUM) {
         counters.add("drop.signalling-unknown-session"); // an entry svrd did not install
         return;
     }
@@ -284,6 +294,50 @@ void Pipeline::acceptFromPeer(Frame frame, std::uint32_t ingressIfindex)
     startSession(std::move(frame), ingressIfindex, std::move(session));
 }
 
+void Pipeline::answerTooBig(const Frame& frame, const svr_session_key& key)
+{
+    Counters& counters = state_.counters;
+    const SessionRecord* record = state_.sessions.findByKey(key);
+    fastpath::SessionTable table(state_.maps.sessions);
+    if (record == nullptr || frame.packet.family != SVR_FAMILY_IPV4) {
+        counters.add("drop.xlate-too-big.unknown-session");
+        return;
+    }
+    const bool forward = std::memcmp(&key, &record->forward, sizeof(key)) == 0;
+    auto value = table.lookup(key);
+    auto back = table.lookup(forward ? record->reverse : record->forward);
+    if (!value || !value->has_value() || !back || !back->has_value()) {
+        counters.add("drop.xlate-too-big.unknown-session");
+        return;
+    }
+    // The largest IPv4 packet that still fits once translated: the egress MTU (svrd's path
+    // MTU at most) less the 20 bytes IPv6 adds.
+    std::uint32_t mtu = kPathMtu;
+    if (const Port* egress = state_.portByIfindex((*value)->egress_ifindex)) {
+        if (auto egressMtu = fastpath::interfaceMtu(egress->name); egressMtu) {
+            mtu = std::min<std::uint32_t>(mtu, *egressMtu);
+        }
+    }
+    const Port* sender = state_.portByIfindex((**back).egress_ifindex);
+    const config::Interface* senderConfig =
+        sender != nullptr ? state_.config->findInterface(sender->name) : nullptr;
+    const auto routerAddress = senderConfig != nullptr
+                                   ? interfaceAddress(*senderConfig, config::Family::v4)
+                                   : std::nullopt;
+    if (sender == nullptr || sender->sockets.empty() || !routerAddress || mtu <= 68 + 20) {
+        counters.add("drop.xlate-too-big.no-reply");
+        return;
+    }
+    const std::vector<std::uint8_t> reply =
+        fragmentationNeeded(frame.bytes, frame.packet, **back, toFastpathAddress(*routerAddress),
+                            static_cast<std::uint16_t>(mtu - 20));
+    if (Status sent = sender->sockets.front()->queue(reply); !sent) {
+        counters.add("tx.failed");
+        return;
+    }
+    counters.add("icmp.fragmentation-needed-sent");
+}
+
 void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex,
                             std::shared_ptr<SvrSession> inbound)
 {
@@ -377,7 +431,7 @@ void Pipeline::startSession(Frame frame, std::uint32_t ingressIfindex,
             counters.add("drop.peer-route-loop");
             return;
         }
-        const config::Adjacency* path = state_.peerPathFor(peerTarget->peer, family);
+        const config::Adjacency* path = state_.peerPathFor(peerTarget->peer);
         const auto localWaypoint =
             path != nullptr ? state_.fabric->localWaypoint(path->interface) : std::nullopt;
         if (path == nullptr || !localWaypoint) {

@@ -82,6 +82,9 @@ private:
     void startSession(Frame frame, std::uint32_t ingressIfindex,
                       std::shared_ptr<SvrSession> inbound);
     void acceptFromPeer(Frame frame, std::uint32_t ingressIfindex);
+    // An IPv4 packet with DF too big for its session's translation to IPv6: ICMP
+    // fragmentation needed back to its sender (SVR_PUNT_XLATE_TOO_BIG).
+    void answerTooBig(const Frame& frame, const svr_session_key& key);
     void continueSvrSession(Frame frame, const SessionRecord& record,
                             const svr_session_key& key);
     // Verifies the metadata at the front of the frame's L4 payload with the peer's keys and

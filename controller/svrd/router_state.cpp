@@ -71,25 +71,25 @@ Port* RouterState::portByIfindex(std::uint32_t ifindex)
     return found == ports.end() ? nullptr : &found->second;
 }
 
-const config::Adjacency* RouterState::peerPathFor(std::string_view peer,
-                                                  config::Family family) const
+const config::Adjacency* RouterState::peerPathFor(std::string_view peer) const
 {
     if (!fabric) {
         return nullptr;
     }
-    return policy->selectPeerPath(peer, [this, family](const config::Adjacency& adjacency) {
+    return policy->selectPeerPath(peer, [this](const config::Adjacency& adjacency) {
         const auto local = fabric->localWaypoint(adjacency.interface);
-        return adjacency.peerWaypoint.family == family && local && local->family == family &&
+        return local && local->family == adjacency.peerWaypoint.family &&
                portByName(adjacency.interface) != nullptr;
     });
 }
 
-bool RouterState::routeUsable(const config::ServiceRoute& route, config::Family family) const
+bool RouterState::routeUsable(const config::ServiceRoute& route, config::Family) const
 {
     if (const auto* nextHop = std::get_if<config::NextHop>(&route.target)) {
         return portByName(nextHop->interface) != nullptr;
     }
-    return peerPathFor(std::get<config::PeerTarget>(route.target).peer, family) != nullptr;
+    // Sessions of either family cross waypoints of either family (translated).
+    return peerPathFor(std::get<config::PeerTarget>(route.target).peer) != nullptr;
 }
 
 void RouterState::releaseLeases(const SessionRecord& record)

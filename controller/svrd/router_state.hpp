@@ -179,9 +179,10 @@ struct RouterState {
     const Port* portByName(std::string_view name) const;
     Port* portByIfindex(std::uint32_t ifindex);
 
-    // The peer path a new session of the family takes to the peer: the first usable adjacency
-    // in priority order whose interface is attached and has a waypoint of the family.
-    const config::Adjacency* peerPathFor(std::string_view peer, config::Family family) const;
+    // The peer path a new session takes to the peer: the first usable adjacency in priority
+    // order whose interface is attached and has a waypoint of the peer waypoint's family,
+    // whatever the session's family (a session of the other family is translated).
+    const config::Adjacency* peerPathFor(std::string_view peer) const;
     // Whether a route can carry a new session of the family now.
     bool routeUsable(const config::ServiceRoute& route, config::Family family) const;
     // Gives back the NAT and waypoint ports a session holds.

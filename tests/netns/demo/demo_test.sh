@@ -23,10 +23,12 @@ expect() {
 expect '^hello from the server behind router B'
 expect '^ping over svr$'
 expect 'refused at router B'
-# Router A translated the client's sessions to waypoints (IPv4 on wan1, IPv6 on wan2) and XDP
-# forwarded packets of them; router B restored the original addresses towards the server.
+# Router A translated the client's sessions to waypoints (both families on wan1, the first
+# path in priority order: IPv6 sessions cross IPv4 waypoints) and XDP forwarded packets of
+# them; router B restored the original addresses towards the server.
 expect '^ +[0-9]+ eng\.corp +http +lan-eng +tcp +10\.1\.1\.10:[0-9]+ +10\.2\.1\.10:80 +-> +192\.0\.2\.1:[0-9]+ +192\.0\.2\.2:[0-9]+ +wan1 +[1-9][0-9]* '
-expect '^ +[0-9]+ eng\.corp +http +lan-eng +tcp +\[fd00:1:1::10\]:[0-9]+ +\[fd00:2:1::10\]:80 +-> +\[2001:db8:2::1\]:[0-9]+ +\[2001:db8:2::2\]:[0-9]+ +wan2 +[1-9][0-9]* '
+expect '^ +[0-9]+ eng\.corp +http +lan-eng +tcp +\[fd00:1:1::10\]:[0-9]+ +\[fd00:2:1::10\]:80 +-> +192\.0\.2\.1:[0-9]+ +192\.0\.2\.2:[0-9]+ +wan1 +[1-9][0-9]* '
+expect '^ +[0-9]+ eng\.corp +http +wan1 +tcp +192\.0\.2\.1:[0-9]+ +192\.0\.2\.2:[0-9]+ +-> +\[fd00:1:1::10\]:[0-9]+ +\[fd00:2:1::10\]:80 +srv0 +[1-9][0-9]* '
 expect '^ +[0-9]+ eng\.corp +http +wan1 +tcp +192\.0\.2\.1:[0-9]+ +192\.0\.2\.2:[0-9]+ +-> +10\.1\.1\.10:[0-9]+ +10\.2\.1\.10:80 +srv0 +[1-9][0-9]* '
 expect '^ +[0-9]+ eng\.corp +udp-echo +srv0 +udp +10\.2\.1\.11:7 '
 expect '^router-b +1 wan1 +mpls +192\.0\.2\.2 +10 up$'

@@ -8,10 +8,16 @@
 #  eng client -- A == br1 (192.0.2.0/24) == B == br3 (192.0.3.0/24) == C -- server
 #
 # The configurations are the examples with B's http route pointed at router-c, and C made from
-# B's example (generated below).
-# usage: fabric_multihop.sh SVRD SVRCTL XDP_PASS_OBJECT EXAMPLES_DIR
+# B's example (generated below). With BC_FAMILY ipv6 the B-C hop has IPv6 waypoints: B
+# translates the IPv4 session between its two hops (A-B stays IPv4).
+# usage: fabric_multihop.sh SVRD SVRCTL XDP_PASS_OBJECT EXAMPLES_DIR [BC_FAMILY: ipv4|ipv6]
 set -euo pipefail
-SVRD=$1 SVRCTL=$2 XDP_PASS_OBJ=$3 EXAMPLES=$4
+SVRD=$1 SVRCTL=$2 XDP_PASS_OBJ=$3 EXAMPLES=$4 BC_FAMILY=${5:-ipv4}
+if [[ $BC_FAMILY == ipv6 ]]; then
+  BC_B=2001:db8:3::1 BC_C=2001:db8:3::2 BC_LEN=64
+else
+  BC_B=192.0.3.1 BC_C=192.0.3.2 BC_LEN=24
+fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $(date +%T) $*"; }
@@ -28,9 +34,9 @@ FABRIC_ROUTERS=(a b c)
 trap fabric_test_cleanup EXIT INT TERM
 
 step "configurations: A as the example, B routes http to router-c, C serves it"
-python3 -I - "$EXAMPLES" "$FABRIC_WORK" <<'EOF'
+python3 -I - "$EXAMPLES" "$FABRIC_WORK" "$BC_B" "$BC_C" "$BC_LEN" <<'EOF'
 import copy, json, sys
-examples, work = sys.argv[1], sys.argv[2]
+examples, work, bc_b, bc_c, bc_len = sys.argv[1:6]
 a = json.load(open(examples + "/fabric-router-a.json"))
 b = json.load(open(examples + "/fabric-router-b.json"))
 bc_key = {"generation": 1,
@@ -53,9 +59,9 @@ for route in bc["service-routes"]["service-route"]:
 bc["peers"]["peer"].append({"name": "router-c", "key-generation": 1})
 bc["security"]["peer-key"].append(dict(bc_key, peer="router-c"))
 bc["router"]["interface"].append({
-    "name": "wan3", "address": ["192.0.3.1/24"], "waypoint": {"address": "192.0.3.1"},
+    "name": "wan3", "address": ["%s/%s" % (bc_b, bc_len)], "waypoint": {"address": bc_b},
     "neighborhood": [{"name": "dc", "adjacency": [
-        {"peer-waypoint": "192.0.3.2", "peer": "router-c"}]}]})
+        {"peer-waypoint": bc_c, "peer": "router-c"}]}]})
 # C: B's services and server side, peered with router-b only.
 cc = c["svr:config"]
 cc["router"]["name"] = "router-c"
@@ -63,9 +69,9 @@ cc["router"]["description"] = "router in front of the servers, behind router-b"
 cc["peers"]["peer"] = [{"name": "router-b", "key-generation": 1}]
 cc["security"]["peer-key"] = [dict(bc_key, peer="router-b")]
 cc["router"]["interface"] = [i for i in cc["router"]["interface"] if i["name"] == "srv0"] + [{
-    "name": "wan3", "address": ["192.0.3.2/24"], "waypoint": {"address": "192.0.3.2"},
+    "name": "wan3", "address": ["%s/%s" % (bc_c, bc_len)], "waypoint": {"address": bc_c},
     "neighborhood": [{"name": "dc", "adjacency": [
-        {"peer-waypoint": "192.0.3.1", "peer": "router-b"}]}]}]
+        {"peer-waypoint": bc_b, "peer": "router-b"}]}]}]
 # C, the egress router, hides the client behind its own server-side address (source NAT).
 for route in cc["service-routes"]["service-route"]:
     if route["service"] == "http":
@@ -100,8 +106,8 @@ ip -n "$NS_WAN" link set br3 up
 fabric_addresses "$NS_A" lan-eng 10.1.1.1/24 fd00:1:1::1/64
 fabric_addresses "$NS_A" wan1 192.0.2.1/24
 fabric_addresses "$NS_B" wan1 192.0.2.2/24
-fabric_addresses "$NS_B" wan3 192.0.3.1/24
-fabric_addresses "$NS_C" wan3 192.0.3.2/24
+fabric_addresses "$NS_B" wan3 "$BC_B/$BC_LEN"
+fabric_addresses "$NS_C" wan3 "$BC_C/$BC_LEN"
 fabric_addresses "$NS_C" srv0 10.2.1.1/24
 fabric_addresses "$NS_ENG" c0 10.1.1.10/24
 fabric_addresses "$NS_SRV" s0 10.2.1.10/24
@@ -136,7 +142,7 @@ grep -q '^10\.2\.1\.1 ' "$FABRIC_WORK/http.log" ||
 step "each hop on the wire: its own waypoints, metadata on the SYN and SYN/ACK only"
 python3 -I "$HERE/wan_check.py" "$FABRIC_WORK/ab.pcap" svr-multihop-marker 192.0.2.1 192.0.2.2 ||
   fail "A-B capture"
-python3 -I "$HERE/wan_check.py" "$FABRIC_WORK/bc.pcap" svr-multihop-marker 192.0.3.1 192.0.3.2 ||
+python3 -I "$HERE/wan_check.py" "$FABRIC_WORK/bc.pcap" svr-multihop-marker "$BC_B" "$BC_C" ||
   fail "B-C capture"
 
 step "iperf3 TCP through three routers; meanwhile B holds its sessions on both hops"
@@ -144,17 +150,17 @@ in_ns "$NS_ENG" iperf3 -c 10.2.1.10 -t 4 -J >"$FABRIC_WORK/iperf.json" 2>&1 &
 iperf_pid=$!
 sleep 2 # the transfer runs: its sessions are established and cannot have aged out
 sessions_b=$(in_ns "$NS_B" "$SVRCTL" session list --router "$FABRIC-b" --json)
-python3 -I - "$sessions_b" <<'EOF' || fail "router B's sessions"
+python3 -I - "$sessions_b" "$BC_B" "$BC_C" <<'EOF' || fail "router B's sessions"
 import json, sys
-entries = json.loads(sys.argv[1])
+entries, bc_b, bc_c = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
 def find(src, dst):
     return [e for e in entries if e["proto"] == "tcp" and e["src"] == src and e["dst"] == dst]
 forward = find("192.0.2.1", "192.0.2.2")  # from A's waypoint, rewritten to B -> C waypoints
-reverse = {e["session_id"]: e for e in find("192.0.3.2", "192.0.3.1")}  # from C, towards A
+reverse = {e["session_id"]: e for e in find(bc_c, bc_b)}  # from C, towards A
 pairs = [(f, reverse[f["session_id"]]) for f in forward if f["session_id"] in reverse]
 assert pairs, entries
 for f, r in pairs:
-    assert (f["new_src"], f["new_dst"], f["out_interface"]) == ("192.0.3.1", "192.0.3.2", "wan3"), f
+    assert (f["new_src"], f["new_dst"], f["out_interface"]) == (bc_b, bc_c, "wan3"), f
     assert (r["new_src"], r["new_dst"], r["out_interface"]) == ("192.0.2.2", "192.0.2.1", "wan1"), r
 f, r = max(pairs, key=lambda pair: pair[0]["packets"])
 assert f["packets"] > 100 and r["packets"] > 100, "XDP forwarded both directions at B"
