@@ -18,55 +18,51 @@ constexpr FieldSpecifier svrField(std::uint16_t id)
     return FieldSpecifier{id, kVariableLength, kSvrEnterpriseNumber};
 }
 
-// Template layouts. The order is the record order of encodeDataRecord.
-constexpr std::array<FieldSpecifier, 22> kIpv4Fields = {{
-    {ie::flowId, 8, 0},
-    {ie::sourceIPv4Address, 4, 0},
-    {ie::destinationIPv4Address, 4, 0},
-    {ie::sourceTransportPort, 2, 0},
-    {ie::destinationTransportPort, 2, 0},
-    {ie::protocolIdentifier, 1, 0},
-    {ie::postNATSourceIPv4Address, 4, 0},
-    {ie::postNATDestinationIPv4Address, 4, 0},
-    {ie::postNAPTSourceTransportPort, 2, 0},
-    {ie::postNAPTDestinationTransportPort, 2, 0},
-    {ie::ingressInterface, 4, 0},
-    {ie::egressInterface, 4, 0},
-    {ie::biflowDirection, 1, 0},
-    {ie::packetDeltaCount, 8, 0},
-    {ie::octetDeltaCount, 8, 0},
-    {ie::packetTotalCount, 8, 0},
-    {ie::octetTotalCount, 8, 0},
-    {ie::flowStartMilliseconds, 8, 0},
-    {ie::flowEndMilliseconds, 8, 0},
-    {ie::flowEndReason, 1, 0},
-    svrField(svr_ie::tenantName),
-    svrField(svr_ie::serviceName),
-}};
+// Template layouts, by the family before and after NAT. The order is the record order of
+// encodeDataRecord.
+constexpr std::array<FieldSpecifier, 22> fieldsOf(bool ipv6, bool postNatIpv6)
+{
+    const std::uint16_t length = ipv6 ? 16 : 4;
+    const std::uint16_t postNatLength = postNatIpv6 ? 16 : 4;
+    return {{
+        {ie::flowId, 8, 0},
+        {ipv6 ? ie::sourceIPv6Address : ie::sourceIPv4Address, length, 0},
+        {ipv6 ? ie::destinationIPv6Address : ie::destinationIPv4Address, length, 0},
+        {ie::sourceTransportPort, 2, 0},
+        {ie::destinationTransportPort, 2, 0},
+        {ie::protocolIdentifier, 1, 0},
+        {postNatIpv6 ? ie::postNATSourceIPv6Address : ie::postNATSourceIPv4Address,
+         postNatLength, 0},
+        {postNatIpv6 ? ie::postNATDestinationIPv6Address : ie::postNATDestinationIPv4Address,
+         postNatLength, 0},
+        {ie::postNAPTSourceTransportPort, 2, 0},
+        {ie::postNAPTDestinationTransportPort, 2, 0},
+        {ie::ingressInterface, 4, 0},
+        {ie::egressInterface, 4, 0},
+        {ie::biflowDirection, 1, 0},
+        {ie::packetDeltaCount, 8, 0},
+        {ie::octetDeltaCount, 8, 0},
+        {ie::packetTotalCount, 8, 0},
+        {ie::octetTotalCount, 8, 0},
+        {ie::flowStartMilliseconds, 8, 0},
+        {ie::flowEndMilliseconds, 8, 0},
+        {ie::flowEndReason, 1, 0},
+        svrField(svr_ie::tenantName),
+        svrField(svr_ie::serviceName),
+    }};
+}
 
-constexpr std::array<FieldSpecifier, 22> kIpv6Fields = {{
-    {ie::flowId, 8, 0},
-    {ie::sourceIPv6Address, 16, 0},
-    {ie::destinationIPv6Address, 16, 0},
-    {ie::sourceTransportPort, 2, 0},
-    {ie::destinationTransportPort, 2, 0},
-    {ie::protocolIdentifier, 1, 0},
-    {ie::postNATSourceIPv6Address, 16, 0},
-    {ie::postNATDestinationIPv6Address, 16, 0},
-    {ie::postNAPTSourceTransportPort, 2, 0},
-    {ie::postNAPTDestinationTransportPort, 2, 0},
-    {ie::ingressInterface, 4, 0},
-    {ie::egressInterface, 4, 0},
-    {ie::biflowDirection, 1, 0},
-    {ie::packetDeltaCount, 8, 0},
-    {ie::octetDeltaCount, 8, 0},
-    {ie::packetTotalCount, 8, 0},
-    {ie::octetTotalCount, 8, 0},
-    {ie::flowStartMilliseconds, 8, 0},
-    {ie::flowEndMilliseconds, 8, 0},
-    {ie::flowEndReason, 1, 0},
-    svrField(svr_ie::tenantName),
-    svrField(svr_ie::serviceName),
+struct Template {
+    std::uint16_t id;
+    std::array<FieldSpecifier, 22> fields;
+};
+
+// In template id order, which is also the order of the data sets in a message.
+constexpr std::array<Template, 4> kTemplates = {{
+    {kTemplateIdIpv4, fieldsOf(false, false)},
+    {kTemplateIdIpv6, fieldsOf(true, true)},
+    {kTemplateIdIpv4ToIpv6, fieldsOf(false, true)},
+    {kTemplateIdIpv6ToIpv4, fieldsOf(true, false)},
 }};
 
 class Writer {
@@ -134,12 +130,23 @@ void appendTemplate(Writer& writer, std::uint16_t templateId,
 
 } // namespace
 
-std::span<const FieldSpecifier> templateFields(bool ipv6)
+std::uint16_t templateIdOf(bool ipv6, bool translated)
 {
-    if (ipv6) {
-        return kIpv6Fields;
+    if (translated) {
+        return ipv6 ? kTemplateIdIpv6ToIpv4 : kTemplateIdIpv4ToIpv6;
     }
-    return kIpv4Fields;
+    return ipv6 ? kTemplateIdIpv6 : kTemplateIdIpv4;
+}
+
+std::span<const FieldSpecifier> templateFields(bool ipv6, bool translated)
+{
+    const std::uint16_t id = templateIdOf(ipv6, translated);
+    for (const Template& t : kTemplates) {
+        if (t.id == id) {
+            return t.fields;
+        }
+    }
+    throw std::logic_error("no IPFIX template " + std::to_string(id));
 }
 
 std::vector<std::uint8_t> encodeTemplateSet()
@@ -148,8 +155,9 @@ std::vector<std::uint8_t> encodeTemplateSet()
     Writer writer(out);
     writer.u16(kTemplateSetId);
     writer.u16(0); // length, below
-    appendTemplate(writer, kTemplateIdIpv4, kIpv4Fields);
-    appendTemplate(writer, kTemplateIdIpv6, kIpv6Fields);
+    for (const Template& t : kTemplates) {
+        appendTemplate(writer, t.id, t.fields);
+    }
     putU16At(out, 2, out.size());
     return out;
 }
@@ -157,6 +165,7 @@ std::vector<std::uint8_t> encodeTemplateSet()
 std::vector<std::uint8_t> encodeDataRecord(const FlowRecord& record)
 {
     const std::size_t addressBytes = record.ipv6 ? 16 : 4;
+    const std::size_t postNatAddressBytes = (record.ipv6 != record.translated) ? 16 : 4;
     std::vector<std::uint8_t> out;
     out.reserve(160);
     Writer writer(out);
@@ -166,8 +175,8 @@ std::vector<std::uint8_t> encodeDataRecord(const FlowRecord& record)
     writer.u16(record.sourcePort);
     writer.u16(record.destinationPort);
     writer.u8(record.protocol);
-    writer.bytes(record.postNatSource.data(), addressBytes);
-    writer.bytes(record.postNatDestination.data(), addressBytes);
+    writer.bytes(record.postNatSource.data(), postNatAddressBytes);
+    writer.bytes(record.postNatDestination.data(), postNatAddressBytes);
     writer.u16(record.postNaptSourcePort);
     writer.u16(record.postNaptDestinationPort);
     writer.u32(record.ingressInterface);
@@ -190,7 +199,7 @@ MessageEncoder::MessageEncoder(std::uint32_t observationDomainId, TemplateRefres
     : observationDomainId_(observationDomainId), refresh_(refresh),
       maxMessageBytes_(maxMessageBytes)
 {
-    // The templates (about 200 bytes) and the largest record (IPv6, two 255-byte names:
+    // The templates (about 400 bytes) and the largest record (IPv6, two 255-byte names:
     // about 650) must fit one message after its 16-byte header.
     if (maxMessageBytes_ < 1024) {
         throw std::invalid_argument("IPFIX messages need at least 1024 bytes");
@@ -217,17 +226,14 @@ MessageEncoder::encode(std::span<const FlowRecord> records, std::uint32_t export
     if (records.empty() && !templatesDue(exportTimeSeconds)) {
         return messages;
     }
-    // IPv4 records first, then IPv6: one data set per family and message.
+    // Grouped by template, in template id order: one data set per template and message.
     std::vector<const FlowRecord*> ordered;
     ordered.reserve(records.size());
-    for (const FlowRecord& record : records) {
-        if (!record.ipv6) {
-            ordered.push_back(&record);
-        }
-    }
-    for (const FlowRecord& record : records) {
-        if (record.ipv6) {
-            ordered.push_back(&record);
+    for (const Template& t : kTemplates) {
+        for (const FlowRecord& record : records) {
+            if (templateIdOf(record.ipv6, record.translated) == t.id) {
+                ordered.push_back(&record);
+            }
         }
     }
 
@@ -271,7 +277,7 @@ MessageEncoder::encode(std::span<const FlowRecord> records, std::uint32_t export
     startMessage();
     for (const FlowRecord* record : ordered) {
         const std::vector<std::uint8_t> bytes = encodeDataRecord(*record);
-        const std::uint16_t templateId = record->ipv6 ? kTemplateIdIpv6 : kTemplateIdIpv4;
+        const std::uint16_t templateId = templateIdOf(record->ipv6, record->translated);
         const std::size_t needed = bytes.size() + (setId == templateId ? 0 : kSetHeaderBytes);
         if (recordsInMessage > 0 && message.size() + needed > maxMessageBytes_) {
             finishMessage();

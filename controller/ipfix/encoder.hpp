@@ -1,5 +1,5 @@
-// RFC 7011 encoding of svr's flow records: the two templates (IPv4, IPv6), data records and
-// whole messages. Pure byte work, no sockets: the exporter sends what this produces.
+// RFC 7011 encoding of svr's flow records: the four templates (IPv4, IPv6, and the two
+// translated between them), data records and whole messages. Pure byte work, no sockets: the exporter sends what this produces.
 #pragma once
 
 #include <array>
@@ -17,6 +17,7 @@ namespace svr::ipfix {
 // everything else in host order; the encoder writes network order.
 struct FlowRecord {
     bool ipv6 = false;
+    bool translated = false; // post-NAT addresses of the other family (4 <-> 6 translation)
     std::uint64_t flowId = 0; // svr's session id: both directions of a session share it
     std::array<std::uint8_t, 16> source{};
     std::array<std::uint8_t, 16> destination{};
@@ -53,13 +54,16 @@ struct FieldSpecifier {
 
 inline constexpr std::uint16_t kVariableLength = 65535;
 
-// The fields of template kTemplateIdIpv4 / kTemplateIdIpv6, in record order.
-std::span<const FieldSpecifier> templateFields(bool ipv6);
+// The template of a record: by its family and whether it is translated.
+std::uint16_t templateIdOf(bool ipv6, bool translated);
 
-// A template set (set id 2) holding both templates.
+// The fields of that template, in record order.
+std::span<const FieldSpecifier> templateFields(bool ipv6, bool translated = false);
+
+// A template set (set id 2) holding the four templates.
 std::vector<std::uint8_t> encodeTemplateSet();
 
-// One data record (no set header) in the layout of its family's template.
+// One data record (no set header) in the layout of its template.
 std::vector<std::uint8_t> encodeDataRecord(const FlowRecord& record);
 
 // When templates are sent again over UDP (RFC 7011 8.4): after `interval`, and also after

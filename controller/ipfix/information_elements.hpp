@@ -58,9 +58,12 @@ enum class EndReason : std::uint8_t {
 // biflowDirection values (RFC 5103): which side opened the session.
 enum class BiflowDirection : std::uint8_t { arbitrary = 0, initiator = 1, reverseInitiator = 2 };
 
-// Template ids: data sets use ids >= 256 (RFC 7011 3.4.1).
+// Template ids: data sets use ids >= 256 (RFC 7011 3.4.1). A session translated between IPv4
+// and IPv6 (SVR waypoints of the other family) has post-NAT addresses of the other family.
 inline constexpr std::uint16_t kTemplateIdIpv4 = 256;
 inline constexpr std::uint16_t kTemplateIdIpv6 = 257;
+inline constexpr std::uint16_t kTemplateIdIpv4ToIpv6 = 258;
+inline constexpr std::uint16_t kTemplateIdIpv6ToIpv4 = 259;
 
 inline constexpr std::uint16_t kDefaultCollectorPort = 4739; // IANA "ipfix" over UDP
 

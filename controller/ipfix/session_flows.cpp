@@ -55,6 +55,7 @@ FlowRecord flowRecordOf(const fastpath::SessionEntry& entry, const SessionFlows&
     const svr_session_value& value = entry.value;
     FlowRecord record;
     record.ipv6 = key.family == SVR_FAMILY_IPV6;
+    record.translated = value.new_family != 0 && value.new_family != key.family;
     record.flowId = session.id;
     std::memcpy(record.source.data(), key.src_addr, SVR_ADDR_LEN);
     std::memcpy(record.destination.data(), key.dst_addr, SVR_ADDR_LEN);

@@ -106,6 +106,44 @@ TEST(IpfixEncoder, Ipv6DataRecordCarriesSixteenByteAddresses)
     EXPECT_EQ(bytes[138], 4);           // flowEndReason forced end
 }
 
+FlowRecord ipv4OverIpv6Record()
+{
+    FlowRecord record = natRecord();
+    record.translated = true; // leaves as IPv6 towards SVR waypoints
+    record.postNatSource = {0xfd, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xa1};
+    record.postNatDestination = {0xfd, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xb1};
+    return record;
+}
+
+TEST(IpfixEncoder, TranslatedRecordCarriesPostNatAddressesOfTheOtherFamily)
+{
+    const FlowRecord v4to6 = ipv4OverIpv6Record();
+    const Bytes bytes = encodeDataRecord(v4to6);
+    ASSERT_EQ(bytes.size(), encodeDataRecord(natRecord()).size() + 2 * 12);
+    EXPECT_EQ(Bytes(bytes.begin() + 8, bytes.begin() + 12), (Bytes{10, 10, 1, 10}));
+    EXPECT_EQ(Bytes(bytes.begin() + 21, bytes.begin() + 37),
+              Bytes(v4to6.postNatSource.begin(), v4to6.postNatSource.end()));
+    EXPECT_EQ(Bytes(bytes.begin() + 37, bytes.begin() + 53),
+              Bytes(v4to6.postNatDestination.begin(), v4to6.postNatDestination.end()));
+    EXPECT_EQ(u16At(bytes, 53), 20001);
+
+    FlowRecord v6to4 = ipv6Record();
+    v6to4.translated = true;
+    v6to4.postNatSource = {192, 0, 2, 1};
+    v6to4.postNatDestination = {192, 0, 2, 2};
+    const Bytes back = encodeDataRecord(v6to4);
+    EXPECT_EQ(Bytes(back.begin() + 45, back.begin() + 53), (Bytes{192, 0, 2, 1, 192, 0, 2, 2}));
+    EXPECT_EQ(u16At(back, 53), 20001);
+
+    EXPECT_EQ(templateIdOf(false, true), kTemplateIdIpv4ToIpv6);
+    EXPECT_EQ(templateIdOf(true, true), kTemplateIdIpv6ToIpv4);
+    // The template says so: post-NAT IPv6 (281, 282) after pre-NAT IPv4 (8, 12).
+    const auto fields = templateFields(false, true);
+    EXPECT_EQ(fields[1], (FieldSpecifier{ie::sourceIPv4Address, 4, 0}));
+    EXPECT_EQ(fields[6], (FieldSpecifier{ie::postNATSourceIPv6Address, 16, 0}));
+    EXPECT_EQ(fields[7], (FieldSpecifier{ie::postNATDestinationIPv6Address, 16, 0}));
+}
+
 TEST(IpfixEncoder, EmptyAndLongNamesUseRfc7011VariableLength)
 {
     FlowRecord record = natRecord();
@@ -121,10 +159,10 @@ TEST(IpfixEncoder, EmptyAndLongNamesUseRfc7011VariableLength)
 TEST(IpfixEncoder, TemplateSetByteForByte)
 {
     const Bytes set = encodeTemplateSet();
-    // Set header + two templates of 4 + 20 * 4 + 2 * 8 bytes.
-    ASSERT_EQ(set.size(), 4u + 2 * 100);
+    // Set header + four templates of 4 + 20 * 4 + 2 * 8 bytes.
+    ASSERT_EQ(set.size(), 4u + 4 * 100);
     EXPECT_EQ(u16At(set, 0), 2);   // template set id
-    EXPECT_EQ(u16At(set, 2), 204); // set length
+    EXPECT_EQ(u16At(set, 2), 404); // set length
     const Bytes ipv4Head = {0x01, 0x00, 0x00, 0x16,  // template 256, 22 fields
                             0x00, 0x94, 0x00, 0x08,  // flowId, 8
                             0x00, 0x08, 0x00, 0x04,  // sourceIPv4Address, 4
@@ -139,28 +177,43 @@ TEST(IpfixEncoder, TemplateSetByteForByte)
     // postNATSourceIPv6Address 281 and postNATDestinationIPv6Address 282, 16 bytes each.
     EXPECT_EQ(Bytes(set.begin() + 132, set.begin() + 140),
               (Bytes{0x01, 0x19, 0x00, 0x10, 0x01, 0x1a, 0x00, 0x10}));
+    // Template 258, IPv4 translated to IPv6: IPv4 before NAT, IPv6 after.
+    EXPECT_EQ(Bytes(set.begin() + 204, set.begin() + 216),
+              (Bytes{0x01, 0x02, 0x00, 0x16, 0x00, 0x94, 0x00, 0x08, 0x00, 0x08, 0x00, 0x04}));
+    EXPECT_EQ(Bytes(set.begin() + 232, set.begin() + 240),
+              (Bytes{0x01, 0x19, 0x00, 0x10, 0x01, 0x1a, 0x00, 0x10}));
+    // Template 259, IPv6 translated to IPv4: postNATSourceIPv4Address 225, 226.
+    EXPECT_EQ(Bytes(set.begin() + 304, set.begin() + 316),
+              (Bytes{0x01, 0x03, 0x00, 0x16, 0x00, 0x94, 0x00, 0x08, 0x00, 0x1b, 0x00, 0x10}));
+    EXPECT_EQ(Bytes(set.begin() + 332, set.begin() + 340),
+              (Bytes{0x00, 0xe1, 0x00, 0x04, 0x00, 0xe2, 0x00, 0x04}));
 }
 
 TEST(IpfixEncoder, TemplateFieldLengthsMatchTheRecordLayout)
 {
     for (const bool ipv6 : {false, true}) {
-        std::size_t fixed = 0;
-        for (const FieldSpecifier& field : templateFields(ipv6)) {
-            if (field.length != kVariableLength) {
-                fixed += field.length;
+        for (const bool translated : {false, true}) {
+            std::size_t fixed = 0;
+            for (const FieldSpecifier& field : templateFields(ipv6, translated)) {
+                if (field.length != kVariableLength) {
+                    fixed += field.length;
+                }
             }
+            FlowRecord record = ipv6 ? ipv6Record() : natRecord();
+            record.translated = translated;
+            record.tenant.clear();
+            record.service.clear();
+            EXPECT_EQ(encodeDataRecord(record).size(), fixed + 2)
+                << (ipv6 ? "IPv6" : "IPv4") << (translated ? " translated" : "");
         }
-        FlowRecord record = ipv6 ? ipv6Record() : natRecord();
-        record.tenant.clear();
-        record.service.clear();
-        EXPECT_EQ(encodeDataRecord(record).size(), fixed + 2) << (ipv6 ? "IPv6" : "IPv4");
     }
 }
 
-TEST(IpfixEncoder, FirstMessageHasHeaderTemplatesAndOneSetPerFamily)
+TEST(IpfixEncoder, FirstMessageHasHeaderTemplatesAndOneSetPerTemplate)
 {
     MessageEncoder encoder(77, TemplateRefresh{});
-    const std::vector<FlowRecord> records = {ipv6Record(), natRecord(), natRecord()};
+    const std::vector<FlowRecord> records = {ipv4OverIpv6Record(), ipv6Record(), natRecord(),
+                                             natRecord()};
     const auto messages = encoder.encode(records, 1764160002);
     ASSERT_EQ(messages.size(), 1u);
     const Bytes& message = messages[0];
@@ -170,15 +223,19 @@ TEST(IpfixEncoder, FirstMessageHasHeaderTemplatesAndOneSetPerFamily)
     EXPECT_EQ(u32At(message, 8), 0u);             // sequence: no record before
     EXPECT_EQ(u32At(message, 12), 77u);           // observation domain
     EXPECT_EQ(u16At(message, 16), 2);             // the template set first
-    const std::size_t ipv4Set = 16 + 204;
+    const std::size_t ipv4Set = 16 + 404;
     const std::size_t ipv4Record = encodeDataRecord(natRecord()).size();
     EXPECT_EQ(u16At(message, ipv4Set), kTemplateIdIpv4); // IPv4 records first, grouped
     EXPECT_EQ(u16At(message, ipv4Set + 2), 4 + 2 * ipv4Record);
     const std::size_t ipv6Set = ipv4Set + 4 + 2 * ipv4Record;
     EXPECT_EQ(u16At(message, ipv6Set), kTemplateIdIpv6);
     EXPECT_EQ(u16At(message, ipv6Set + 2), 4 + encodeDataRecord(ipv6Record()).size());
-    EXPECT_EQ(ipv6Set + u16At(message, ipv6Set + 2), message.size());
-    EXPECT_EQ(encoder.sequenceNumber(), 3u);
+    const std::size_t translatedSet = ipv6Set + u16At(message, ipv6Set + 2);
+    EXPECT_EQ(u16At(message, translatedSet), kTemplateIdIpv4ToIpv6); // then the translated
+    EXPECT_EQ(u16At(message, translatedSet + 2),
+              4 + encodeDataRecord(ipv4OverIpv6Record()).size());
+    EXPECT_EQ(translatedSet + u16At(message, translatedSet + 2), message.size());
+    EXPECT_EQ(encoder.sequenceNumber(), 4u);
 }
 
 TEST(IpfixEncoder, SequenceCountsRecordsAndTemplatesWaitForTheRefresh)
@@ -195,7 +252,7 @@ TEST(IpfixEncoder, SequenceCountsRecordsAndTemplatesWaitForTheRefresh)
     const auto refreshed = encoder.encode({}, 1600); // 600 s after the first templates
     ASSERT_EQ(refreshed.size(), 1u);
     EXPECT_EQ(u16At(refreshed[0], 16), 2);
-    EXPECT_EQ(refreshed[0].size(), 16u + 204);
+    EXPECT_EQ(refreshed[0].size(), 16u + 404);
     EXPECT_EQ(u32At(refreshed[0], 8), 4u);
 }
 
