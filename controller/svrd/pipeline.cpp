@@ -558,6 +558,8 @@ void Pipeline::install(HeldSession& session, const fastpath::MacAddress& nextHop
         return;
     }
     state_.sessions.add(session.record);
+    scheduleFirstAgingCheck(state_, session.record, session.forward.value.idle_timeout_s,
+                            fastpath::monotonicNowNs());
     counters.add("sessions.created");
     state_.sessionClasses.created(*state_.config, session.forward.value);
     const SvrSession* svr = session.record.svr.get();
