@@ -143,19 +143,20 @@ void Pipeline::handleFrame(fastpath::PuntFrame& punted, std::uint32_t socketIfin
     Frame frame{std::move(punted.data), *parsed.packet};
     const svr_session_key key = sessionKey(frame.packet, ingressIfindex);
 
-    if (const SessionRecord* stale = state_.sessions.findByKey(key);
-        stale != nullptr && !entryInstalled(key)) {
+    const SessionRecord* existing = state_.sessions.findByKey(key);
+    if (existing != nullptr && !entryInstalled(key)) {
         // Its entry left the table behind svrd's back (svrctl session delete): forget the
         // session and its ports, and take the packet as a first packet.
         fastpath::SessionTable table(state_.maps.sessions);
-        (void)table.erase(stale->forward);
-        (void)table.erase(stale->reverse);
-        if (auto removed = state_.sessions.remove(stale->id)) {
+        (void)table.erase(existing->forward);
+        (void)table.erase(existing->reverse);
+        if (auto removed = state_.sessions.remove(existing->id)) {
             state_.releaseLeases(*removed);
         }
         counters.add("sessions.stale-removed");
+        existing = nullptr;
     }
-    if (const SessionRecord* existing = state_.sessions.findByKey(key)) {
+    if (existing != nullptr) {
         if (existing->svr) {
             continueSvrSession(std::move(frame), *existing, key);
             return;
