@@ -36,6 +36,10 @@ constexpr int kDrainRounds = 8; // then the lock goes to the other loops and the
 // Without IPFIX, sessions age by their deadlines (ageDueSessions); a full table scan still
 // runs this often for entries svrd has no record of (svrctl sessions, half pairs).
 constexpr std::uint64_t kFullScanEveryTicks = 30;
+// Deadline checks run in slices (two lookups each, under the lock the loops wait for): at
+// most this many every kAgingSliceNs, 200k checks/s, above the new-session rate svrd reaches.
+constexpr std::size_t kAgingChecksPerSlice = 20'000;
+constexpr std::uint64_t kAgingSliceNs = 100'000'000ULL;
 
 // One event loop per punt socket (interface, rx queue): its thread owns the socket's RX
 // ring and fill ring, receives and copies frames without the lock, then handles the batch
@@ -362,9 +366,6 @@ void Daemon::tick(std::uint64_t nowNs)
             logInfo("expiry scan: {}", expired.error().describe());
         }
     }
-    if (auto aged = ageDueSessions(state_, nowNs); !aged) {
-        logInfo("aging: {}", aged.error().describe());
-    }
     writeStatus();
     systemdNotifier().tick(state_.sessions.size());
     snapshots_.publish(takeSnapshot(state_, options_.router, nowNs));
@@ -522,6 +523,7 @@ void Daemon::runQueue(QueueLoop& loop)
 int Daemon::loop(int signalFd)
 {
     std::uint64_t nextTick = fastpath::monotonicNowNs() + kTickNs;
+    std::uint64_t nextAging = fastpath::monotonicNowNs() + kAgingSliceNs;
     {
         const std::lock_guard lock(stateMutex_);
         writeStatus();
@@ -532,8 +534,9 @@ int Daemon::loop(int signalFd)
     for (;;) {
         pollfd fds[2] = {{signalFd, POLLIN, 0}, {httpRequests_->fd(), POLLIN, 0}};
         const std::uint64_t now = fastpath::monotonicNowNs();
+        const std::uint64_t wakeAt = std::min(nextTick, nextAging);
         const int timeoutMs =
-            now >= nextTick ? 0 : static_cast<int>((nextTick - now) / 1'000'000 + 1);
+            now >= wakeAt ? 0 : static_cast<int>((wakeAt - now) / 1'000'000 + 1);
         const int ready = ::poll(fds, 2, timeoutMs);
         if (ready < 0 && errno != EINTR) {
             logInfo("poll: {}", std::strerror(errno));
@@ -569,6 +572,12 @@ int Daemon::loop(int signalFd)
                 [this](std::uint64_t id) { return deleteSession(state_, id); });
         }
         const std::uint64_t after = fastpath::monotonicNowNs();
+        if (after >= nextAging) {
+            if (auto aged = ageDueSessions(state_, after, kAgingChecksPerSlice); !aged) {
+                logInfo("aging: {}", aged.error().describe());
+            }
+            nextAging = after + kAgingSliceNs;
+        }
         if (after >= nextTick) {
             tick(after);
             nextTick = after + kTickNs;

@@ -23,8 +23,11 @@ Result<std::size_t> expireSessions(RouterState& state, std::uint64_t nowNs);
 
 // Checks the sessions whose aging deadline (state.aging) has come: two lookups each; expired
 // ones are deleted in one batch, the others rescheduled; a session whose entries are all
-// gone is forgotten (its ports released). Returns sessions expired.
-Result<std::size_t> ageDueSessions(RouterState& state, std::uint64_t nowNs);
+// gone is forgotten (its ports released). At most maxChecks sessions per call (the earliest
+// due; the others stay due): the caller holds the lock every event loop waits for. Returns
+// sessions expired.
+Result<std::size_t> ageDueSessions(RouterState& state, std::uint64_t nowNs,
+                                   std::size_t maxChecks = static_cast<std::size_t>(-1));
 
 // The first aging check of a session the index just took: when its first packet alone
 // would expire it.

@@ -94,11 +94,12 @@ std::optional<SessionAge> sessionAge(const std::vector<fastpath::SessionEntry>& 
 class AgingSchedule {
 public:
     void schedule(std::uint64_t id, std::uint64_t atNs) { due_.push({atNs, id}); }
-    // Removes and returns the ids whose check is due at nowNs.
-    std::vector<std::uint64_t> takeDue(std::uint64_t nowNs)
+    // Removes and returns the ids whose check is due at nowNs, at most `limit` (the earliest).
+    std::vector<std::uint64_t> takeDue(std::uint64_t nowNs,
+                                       std::size_t limit = static_cast<std::size_t>(-1))
     {
         std::vector<std::uint64_t> ids;
-        while (!due_.empty() && due_.top().first <= nowNs) {
+        while (!due_.empty() && due_.top().first <= nowNs && ids.size() < limit) {
             ids.push_back(due_.top().second);
             due_.pop();
         }

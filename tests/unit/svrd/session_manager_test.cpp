@@ -173,6 +173,17 @@ TEST(Aging, ScheduleReturnsDueIdsInDeadlineOrderOnlyOnce)
     EXPECT_EQ(schedule.size(), 0U);
 }
 
+TEST(Aging, ScheduleHandsOutAtMostTheLimitEarliestFirst)
+{
+    AgingSchedule schedule;
+    for (std::uint64_t id = 1; id <= 5; ++id) {
+        schedule.schedule(id, kNow - id * kSecond); // id 5 is the most overdue
+    }
+    EXPECT_EQ(schedule.takeDue(kNow, 2), (std::vector<std::uint64_t>{5, 4}));
+    EXPECT_EQ(schedule.size(), 3U); // the others stay due
+    EXPECT_EQ(schedule.takeDue(kNow, 10), (std::vector<std::uint64_t>{3, 2, 1}));
+}
+
 TEST(SessionIndexTest, FindsBothDirectionsAndForgetsThemTogether)
 {
     SessionIndex index;
