@@ -2,12 +2,17 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -27,15 +32,39 @@ namespace {
 constexpr std::uint64_t kTickNs = 1'000'000'000ULL;
 constexpr int kHeldRetryMs = 10;
 constexpr std::size_t kFramesPerPoll = 256;
-constexpr int kDrainRounds = 8; // then the other sockets and the timers get their turn
+constexpr int kDrainRounds = 8; // then the lock goes to the other loops and the timers
+// Without IPFIX, sessions age by their deadlines (ageDueSessions); a full table scan still
+// runs this often for entries svrd has no record of (svrctl sessions, half pairs).
+constexpr std::uint64_t kFullScanEveryTicks = 30;
+// Deadline checks run in slices (two lookups each, under the lock the loops wait for): at
+// most this many every kAgingSliceNs, 200k checks/s, above the new-session rate svrd reaches.
+constexpr std::size_t kAgingChecksPerSlice = 20'000;
+constexpr std::uint64_t kAgingSliceNs = 100'000'000ULL;
+
+// One event loop per punt socket (interface, rx queue): its thread owns the socket's RX
+// ring and fill ring, receives and copies frames without the lock, then handles the batch
+// under the state lock with its own Pipeline (held sessions, MAC cache). First design: one
+// mutex (Daemon::stateMutex_) guards the whole decision + install step, the shared state
+// (session index, NAT and waypoint allocators, policy, fabric, counters) and every socket's
+// TX ring (a first packet leaves through the egress interface's socket, which another loop
+// may own). Sharding by flow would let loops run the decision in parallel; see
+// docs/architecture.md.
+struct QueueLoop {
+    std::uint32_t ifindex = 0;
+    std::uint32_t queue = 0;
+    fastpath::PuntSocket* socket = nullptr;
+    std::unique_ptr<Pipeline> pipeline;
+    std::string receivedCounter; // punt.received.<interface>.q<queue>
+    std::thread thread;
+};
 
 class Daemon {
 public:
     Daemon(DaemonOptions options, NeighbourTable neighbours)
-        : options_(std::move(options)), neighbours_(std::move(neighbours)),
-          pipeline_(state_, neighbours_)
+        : options_(std::move(options)), neighbours_(std::move(neighbours))
     {
     }
+    ~Daemon() { stopLoops(); }
 
     Status start(config::Config config);
     int loop(int signalFd);
@@ -48,17 +77,29 @@ private:
     void tick(std::uint64_t nowNs);
     void writeStatus() const;
     Status startHttp();
-    // Sends the first packets the pipeline queued; true while a device still pushes back.
+    // Sends the first packets the pipelines queued; true while a device still pushes back.
+    // Under stateMutex_.
     bool flushTransmits();
+    // One thread per punt socket of every attached port; loops of sockets that survived a
+    // reload keep their Pipeline.
+    Status startLoops();
+    // Stops and joins every loop thread (the loops stay, for startLoops).
+    void stopLoops();
+    void runQueue(QueueLoop& loop);
+    void dropHeld(const char* why);
 
     DaemonOptions options_;
     RouterState state_;
     NeighbourTable neighbours_;
-    Pipeline pipeline_;
     std::unique_ptr<fastpath::FastPath> fastPath_;
     std::set<std::string> localAddresses_; // text form, what we wrote to local_addrs
     SnapshotBoard snapshots_;
     std::unique_ptr<LoopRequests> httpRequests_;
+    std::mutex stateMutex_;
+    std::vector<std::unique_ptr<QueueLoop>> loops_;
+    UniqueFd stopEvent_; // readable while the loops must stop
+    std::atomic<bool> stopping_{false};
+    std::uint64_t ticks_ = 0;
     std::unique_ptr<HttpServer> http_; // declared last: its thread stops before the maps close
 };
 
@@ -245,7 +286,10 @@ Status Daemon::start(config::Config config)
             logInfo("policy re-check after adoption: {}", removed.error().describe());
         }
     }
-    return startHttp();
+    if (Status http = startHttp(); !http) {
+        return http;
+    }
+    return startLoops();
 }
 
 // /metrics and /api/v1 on their own thread; the listen address is read once, at start.
@@ -298,7 +342,7 @@ void Daemon::reload()
                 loaded.error().describe());
         return;
     }
-    pipeline_.dropHeld("reload");
+    dropHeld("reload");
     if (Status applied = applyConfig(std::move(*loaded)); !applied) {
         state_.counters.add("config.reload-failed");
         logInfo("reload failed, the running configuration stays: {}",
@@ -316,8 +360,11 @@ void Daemon::reload()
 
 void Daemon::tick(std::uint64_t nowNs)
 {
-    if (auto expired = expireSessions(state_, nowNs); !expired) {
-        logInfo("expiry scan: {}", expired.error().describe());
+    const bool fullScan = state_.flowExport != nullptr || ++ticks_ % kFullScanEveryTicks == 0;
+    if (fullScan) {
+        if (auto expired = expireSessions(state_, nowNs); !expired) {
+            logInfo("expiry scan: {}", expired.error().describe());
+        }
     }
     writeStatus();
     systemdNotifier().tick(state_.sessions.size());
@@ -351,84 +398,186 @@ void Daemon::writeStatus() const
     std::filesystem::rename(temporary, path, error); // readers never see half a file
 }
 
+void Daemon::dropHeld(const char* why)
+{
+    for (auto& loop : loops_) {
+        loop->pipeline->dropHeld(why);
+    }
+}
+
+Status Daemon::startLoops()
+{
+    if (!stopEvent_.valid()) {
+        stopEvent_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        if (!stopEvent_.valid()) {
+            return Error::fromErrno(errno, "eventfd for the event loops");
+        }
+    }
+    std::vector<std::unique_ptr<QueueLoop>> loops;
+    for (auto& [ifindex, port] : state_.ports) {
+        for (std::uint32_t queue = 0; queue < port.sockets.size(); ++queue) {
+            fastpath::PuntSocket* socket = port.sockets[queue].get();
+            std::unique_ptr<QueueLoop> loop;
+            for (auto& existing : loops_) {
+                if (existing && existing->socket == socket && existing->ifindex == ifindex) {
+                    loop = std::move(existing); // keeps its held sessions
+                }
+            }
+            if (!loop) {
+                loop = std::make_unique<QueueLoop>();
+                loop->ifindex = ifindex;
+                loop->queue = queue;
+                loop->socket = socket;
+                loop->pipeline = std::make_unique<Pipeline>(state_, neighbours_);
+                loop->receivedCounter = fmt::format("punt.received.{}.q{}", port.name, queue);
+            }
+            loops.push_back(std::move(loop));
+        }
+    }
+    for (auto& gone : loops_) {
+        if (gone) {
+            gone->pipeline->dropHeld("reload"); // its socket closed with its interface
+        }
+    }
+    loops_ = std::move(loops);
+    stopping_ = false;
+    for (auto& loop : loops_) {
+        QueueLoop* running = loop.get();
+        loop->thread = std::thread([this, running] { runQueue(*running); });
+    }
+    return {};
+}
+
+void Daemon::stopLoops()
+{
+    stopping_ = true;
+    if (stopEvent_.valid()) {
+        const std::uint64_t one = 1;
+        (void)!::write(stopEvent_.get(), &one, sizeof(one));
+    }
+    for (auto& loop : loops_) {
+        if (loop->thread.joinable()) {
+            loop->thread.join();
+        }
+    }
+    if (stopEvent_.valid()) {
+        std::uint64_t drained = 0;
+        (void)!::read(stopEvent_.get(), &drained, sizeof(drained));
+    }
+}
+
+void Daemon::runQueue(QueueLoop& loop)
+{
+    bool retrySoon = false; // held sessions or a device that pushed back
+    std::vector<fastpath::PuntFrame> batch;
+    while (!stopping_) {
+        pollfd fds[2] = {{loop.socket->fd(), POLLIN, 0}, {stopEvent_.get(), POLLIN, 0}};
+        const int ready = ::poll(fds, 2, retrySoon ? kHeldRetryMs : -1);
+        if (ready < 0 && errno != EINTR) {
+            logInfo("poll queue {} of ifindex {}: {}", loop.queue, loop.ifindex,
+                    std::strerror(errno));
+            return;
+        }
+        if (stopping_) {
+            return;
+        }
+        // Drain the ring (bounded) before taking the lock: a full RX ring makes the kernel
+        // drop punts, and copying frames out needs nothing shared.
+        batch.clear();
+        bool receiveFailed = false;
+        if (ready > 0 && (fds[0].revents & POLLIN)) {
+            for (int round = 0; round < kDrainRounds; ++round) {
+                auto frames = loop.socket->receive(0, kFramesPerPoll);
+                if (!frames) {
+                    receiveFailed = true;
+                    break;
+                }
+                const std::size_t received = frames->size();
+                for (auto& frame : *frames) {
+                    batch.push_back(std::move(frame));
+                }
+                if (received < kFramesPerPoll) {
+                    break;
+                }
+            }
+        }
+        const LogBatch logs; // the batch's log lines leave in one write, after the unlock
+        const std::lock_guard lock(stateMutex_);
+        if (receiveFailed) {
+            state_.counters.add("punt.receive-errors");
+        }
+        if (!batch.empty()) {
+            state_.counters.add(loop.receivedCounter, batch.size());
+        }
+        for (auto& frame : batch) {
+            loop.pipeline->handle(std::move(frame), loop.ifindex);
+        }
+        if (loop.pipeline->holding()) {
+            loop.pipeline->retryHeld(fastpath::monotonicNowNs());
+        }
+        const bool backlog = flushTransmits();
+        retrySoon = backlog || loop.pipeline->holding();
+    }
+}
+
 int Daemon::loop(int signalFd)
 {
     std::uint64_t nextTick = fastpath::monotonicNowNs() + kTickNs;
-    writeStatus();
-    logEvent("daemon.running", {{"sessions", state_.sessions.size()}});
-    systemdNotifier().ready(state_.sessions.size());
-    std::vector<pollfd> fds;
-    std::vector<std::pair<fastpath::PuntSocket*, std::uint32_t>> sockets;
-    bool txBacklog = false; // a device pushed back: queued first packets wait for a kick
+    std::uint64_t nextAging = fastpath::monotonicNowNs() + kAgingSliceNs;
+    {
+        const std::lock_guard lock(stateMutex_);
+        writeStatus();
+        logEvent("daemon.running",
+                 {{"sessions", state_.sessions.size()}, {"event_loops", loops_.size()}});
+        systemdNotifier().ready(state_.sessions.size());
+    }
     for (;;) {
-        fds.clear();
-        sockets.clear();
-        fds.push_back(pollfd{signalFd, POLLIN, 0});
-        for (auto& [ifindex, port] : state_.ports) {
-            for (auto& socket : port.sockets) {
-                fds.push_back(pollfd{socket->fd(), POLLIN, 0});
-                sockets.emplace_back(socket.get(), ifindex);
-            }
-        }
-        const std::size_t requestsIndex = fds.size();
-        fds.push_back(pollfd{httpRequests_->fd(), POLLIN, 0});
+        pollfd fds[2] = {{signalFd, POLLIN, 0}, {httpRequests_->fd(), POLLIN, 0}};
         const std::uint64_t now = fastpath::monotonicNowNs();
-        int timeoutMs = now >= nextTick ? 0 : static_cast<int>((nextTick - now) / 1'000'000 + 1);
-        if (pipeline_.holding() || txBacklog) {
-            timeoutMs = std::min(timeoutMs, kHeldRetryMs);
-        }
-        const int ready = ::poll(fds.data(), fds.size(), timeoutMs);
+        const std::uint64_t wakeAt = std::min(nextTick, nextAging);
+        const int timeoutMs =
+            now >= wakeAt ? 0 : static_cast<int>((wakeAt - now) / 1'000'000 + 1);
+        const int ready = ::poll(fds, 2, timeoutMs);
         if (ready < 0 && errno != EINTR) {
             logInfo("poll: {}", std::strerror(errno));
+            stopLoops();
             return 1;
         }
         if (ready > 0 && (fds[0].revents & POLLIN)) {
             signalfd_siginfo info{};
             if (::read(signalFd, &info, sizeof(info)) == sizeof(info)) {
+                // Every loop joined first: a reload may close sockets they own.
+                stopLoops();
+                const std::lock_guard lock(stateMutex_);
+                flushTransmits(); // before the sockets may close
                 if (info.ssi_signo == SIGHUP) {
-                    flushTransmits(); // before the sockets may close
                     reload();
-                    continue; // the set of sockets may have changed
+                    if (Status started = startLoops(); !started) {
+                        logInfo("restart the event loops: {}", started.error().describe());
+                        return 1;
+                    }
+                    continue;
                 }
                 logInfo("signal {}: stopping; the fast path keeps forwarding", info.ssi_signo);
-                flushTransmits();
                 systemdNotifier().stopping();
-                pipeline_.dropHeld("shutdown");
+                dropHeld("shutdown");
                 writeStatus();
                 return 0;
             }
         }
-        if (ready > 0 && (fds[requestsIndex].revents & POLLIN)) {
+        const LogBatch logs;
+        const std::lock_guard lock(stateMutex_);
+        if (ready > 0 && (fds[1].revents & POLLIN)) {
             httpRequests_->serve(
                 [this](std::uint64_t id) { return deleteSession(state_, id); });
         }
-        // Every ready socket is drained (bounded), its frames handled in order; the first
-        // packets they produce are queued and leave in one kick per socket (flushTransmits).
-        for (std::size_t i = 1; ready > 0 && i < requestsIndex; ++i) {
-            if (!(fds[i].revents & POLLIN)) {
-                continue;
-            }
-            auto [socket, ifindex] = sockets[i - 1];
-            // Drain the ring (bounded): a full RX ring makes the kernel drop punts.
-            for (int round = 0; round < kDrainRounds; ++round) {
-                auto frames = socket->receive(0, kFramesPerPoll);
-                if (!frames) {
-                    state_.counters.add("punt.receive-errors");
-                    break;
-                }
-                for (auto& frame : *frames) {
-                    pipeline_.handle(std::move(frame), ifindex);
-                }
-                if (frames->size() < kFramesPerPoll) {
-                    break;
-                }
-            }
-        }
         const std::uint64_t after = fastpath::monotonicNowNs();
-        if (pipeline_.holding()) {
-            pipeline_.retryHeld(after);
+        if (after >= nextAging) {
+            if (auto aged = ageDueSessions(state_, after, kAgingChecksPerSlice); !aged) {
+                logInfo("aging: {}", aged.error().describe());
+            }
+            nextAging = after + kAgingSliceNs;
         }
-        txBacklog = flushTransmits();
         if (after >= nextTick) {
             tick(after);
             nextTick = after + kTickNs;
@@ -453,10 +602,23 @@ bool Daemon::flushTransmits()
     return backlog;
 }
 
+std::terminate_handler previousTerminate = nullptr;
+
+// Log lines a batch still holds are written before the process dies.
+[[noreturn]] void flushLogsAndTerminate()
+{
+    flushLogBatch();
+    if (previousTerminate != nullptr) {
+        previousTerminate();
+    }
+    std::abort();
+}
+
 } // namespace
 
 int runDaemon(const DaemonOptions& options)
 {
+    previousTerminate = std::set_terminate(flushLogsAndTerminate);
     // Signals arrive through the signalfd only; block them before anything can be interrupted.
     sigset_t signals;
     sigemptyset(&signals);

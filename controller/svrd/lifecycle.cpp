@@ -13,6 +13,12 @@
 namespace svr::svrd {
 namespace {
 
+// Deletes expired sessions (both directions in one batch), counts and logs them; entries:
+// their values, for the per-class counters.
+Result<std::size_t> finishExpired(RouterState& state,
+                                  const std::vector<fastpath::SessionEntry>& entries,
+                                  const std::vector<ExpiredSession>& expired);
+
 std::optional<config::Protocol> protocolOf(std::uint8_t proto)
 {
     switch (proto) {
@@ -217,6 +223,7 @@ Result<std::size_t> adoptSessions(RouterState& state)
             }
         }
         state.sessions.add(record);
+        state.aging.schedule(record.id, 0); // checked on the first tick
         ++adopted;
     }
     // Past every adopted id of svrd's own range (hand-installed ones sit above it).
@@ -260,6 +267,99 @@ Result<std::size_t> expireSessions(RouterState& state, std::uint64_t nowNs)
     if (state.flowExport) { // before the expired sessions leave the index
         state.flowExport->scanned(*state.config, state.sessions, *entries, expired, nowNs);
     }
+    return finishExpired(state, *entries, expired);
+}
+
+namespace {
+
+constexpr std::uint64_t kNsPerSecond = 1'000'000'000ULL;
+constexpr std::uint64_t kAgingRetryNs = kNsPerSecond; // after a failed lookup
+
+} // namespace
+
+void scheduleFirstAgingCheck(RouterState& state, const SessionRecord& record,
+                             std::uint32_t idleTimeoutSeconds, std::uint64_t nowNs)
+{
+    std::uint64_t seconds = idleTimeoutSeconds;
+    if (record.forward.proto == IPPROTO_TCP) {
+        seconds = std::min<std::uint64_t>(record.notEstablishedTimeoutSeconds,
+                                          static_cast<std::uint64_t>(kTcpClosingTimeout.count()));
+    }
+    if (seconds == 0) {
+        // Never idles out; still checked now and then, so a vanished one is forgotten.
+        seconds = static_cast<std::uint64_t>(kTcpClosingTimeout.count());
+    }
+    state.aging.schedule(record.id, nowNs + seconds * kNsPerSecond);
+}
+
+Result<std::size_t> ageDueSessions(RouterState& state, std::uint64_t nowNs, std::size_t maxChecks)
+{
+    if (state.flowExport) {
+        // With IPFIX the full scan runs every tick and ends sessions with their final records;
+        // checks here would race it. Drained, so the schedule does not grow (after a reload
+        // that drops IPFIX those sessions age by the 30 s full scan).
+        (void)state.aging.takeDue(nowNs, maxChecks);
+        return std::size_t{0};
+    }
+    fastpath::SessionTable table(state.maps.sessions);
+    std::vector<fastpath::SessionEntry> expiredEntries;
+    std::vector<ExpiredSession> expired;
+    std::size_t vanished = 0;
+    for (const std::uint64_t id : state.aging.takeDue(nowNs, maxChecks)) {
+        const SessionRecord* record = state.sessions.find(id);
+        if (record == nullptr) {
+            continue; // already gone (expired by a scan, deleted, refused by policy)
+        }
+        std::vector<fastpath::SessionEntry> group;
+        bool lookupFailed = false;
+        for (const svr_session_key* key : {&record->forward, &record->reverse}) {
+            auto value = table.lookup(*key);
+            if (!value) {
+                lookupFailed = true;
+            } else if (value->has_value()) {
+                group.push_back(fastpath::SessionEntry{*key, **value});
+            }
+        }
+        if (lookupFailed) {
+            state.aging.schedule(id, nowNs + kAgingRetryNs);
+            continue;
+        }
+        if (group.empty()) { // deleted behind svrd's back: forget it, give its ports back
+            if (auto removed = state.sessions.remove(id)) {
+                state.releaseLeases(*removed);
+            }
+            ++vanished;
+            continue;
+        }
+        const auto age = sessionAge(group, record->notEstablishedTimeoutSeconds);
+        const std::uint64_t closingNs =
+            static_cast<std::uint64_t>(kTcpClosingTimeout.count()) * kNsPerSecond;
+        if (!age) {
+            state.aging.schedule(id, nowNs + closingNs); // static: only to notice it vanish
+            continue;
+        }
+        if (nowNs >= age->deadlineNs) {
+            ExpiredSession session{.id = id, .cause = age->cause, .keys = {}};
+            for (const auto& entry : group) {
+                session.keys.push_back(entry.key);
+                expiredEntries.push_back(entry);
+            }
+            expired.push_back(std::move(session));
+            continue;
+        }
+        state.aging.schedule(id, age->tcpOpen ? std::min(age->deadlineNs, nowNs + closingNs)
+                                              : age->deadlineNs);
+    }
+    state.counters.add("sessions.stale-removed", vanished);
+    return finishExpired(state, expiredEntries, expired);
+}
+
+namespace {
+
+Result<std::size_t> finishExpired(RouterState& state,
+                                  const std::vector<fastpath::SessionEntry>& entries,
+                                  const std::vector<ExpiredSession>& expired)
+{
     if (expired.empty()) {
         return std::size_t{0};
     }
@@ -267,12 +367,12 @@ Result<std::size_t> expireSessions(RouterState& state, std::uint64_t nowNs)
     for (const auto& session : expired) {
         keys.insert(keys.end(), session.keys.begin(), session.keys.end());
     }
-    auto erased = table.eraseBatch(keys);
+    auto erased = fastpath::SessionTable(state.maps.sessions).eraseBatch(keys);
     if (!erased) {
         return erased.error();
     }
     std::unordered_map<std::uint64_t, const svr_session_value*> valueOf; // for the class counters
-    for (const auto& entry : *entries) {
+    for (const auto& entry : entries) {
         valueOf.emplace(entry.value.session_id, &entry.value);
     }
     for (const auto& session : expired) {
@@ -293,6 +393,8 @@ Result<std::size_t> expireSessions(RouterState& state, std::uint64_t nowNs)
     state.counters.add("sessions.expired", expired.size());
     return expired.size();
 }
+
+} // namespace
 
 Result<std::size_t> removeUnpermittedSessions(RouterState& state)
 {

@@ -14,9 +14,25 @@ namespace svr::svrd {
 // (a source-NAT session: the entry translating to a NAT address). Returns sessions adopted.
 Result<std::size_t> adoptSessions(RouterState& state);
 
-// One expiry scan: the table in batches, expired sessions deleted in one batch (both
-// directions together), their NAT ports released. Returns sessions expired.
+// One full expiry scan: the table in batches, expired sessions deleted in one batch (both
+// directions together), their NAT ports released; also ages entries svrd has no record of
+// (svrctl sessions, half pairs) and forgets records whose entries vanished. Every tick with
+// IPFIX export (its periodic records need the counters), otherwise a slow sweep beside
+// ageDueSessions. Returns sessions expired.
 Result<std::size_t> expireSessions(RouterState& state, std::uint64_t nowNs);
+
+// Checks the sessions whose aging deadline (state.aging) has come: two lookups each; expired
+// ones are deleted in one batch, the others rescheduled; a session whose entries are all
+// gone is forgotten (its ports released). At most maxChecks sessions per call (the earliest
+// due; the others stay due): the caller holds the lock every event loop waits for. Returns
+// sessions expired.
+Result<std::size_t> ageDueSessions(RouterState& state, std::uint64_t nowNs,
+                                   std::size_t maxChecks = static_cast<std::size_t>(-1));
+
+// The first aging check of a session the index just took: when its first packet alone
+// would expire it.
+void scheduleFirstAgingCheck(RouterState& state, const SessionRecord& record,
+                             std::uint32_t idleTimeoutSeconds, std::uint64_t nowNs);
 
 // Re-runs the first-packet decision for every session's forward direction under the
 // current configuration and removes the sessions it no longer permits.

@@ -136,7 +136,59 @@ inline LogSink& logSink()
     return sink;
 }
 
+// Lines of this thread held back while a LogBatch is open (see there).
+struct PendingLines {
+    int openBatches = 0;
+    std::string lines;
+};
+
+inline PendingLines& pendingLines()
+{
+    thread_local PendingLines pending;
+    return pending;
+}
+
+// One write for whole lines: lines of concurrent writers (other processes on the same log
+// file or journal stream) never interleave.
+inline void writeLines(std::string_view lines)
+{
+    std::fwrite(lines.data(), 1, lines.size(), stderr);
+    std::fflush(stderr);
+}
+
 } // namespace detail
+
+// Writes the lines this thread's open LogBatch holds back (also called by the terminate
+// handler, so an abort loses no line).
+inline void flushLogBatch()
+{
+    detail::PendingLines& pending = detail::pendingLines();
+    if (pending.lines.empty()) {
+        return;
+    }
+    {
+        const std::lock_guard lock(detail::logSink().mutex);
+        detail::writeLines(pending.lines);
+    }
+    pending.lines.clear();
+}
+
+// While one is open, this thread's log lines are collected and written with one write(2)
+// when the outermost closes (or when 64 KiB wait): an event loop opens one per batch of
+// frames, so a burst of new sessions costs one syscall for its log lines, not one each.
+class LogBatch {
+public:
+    static constexpr std::size_t kFlushBytes = 64 * 1024;
+    LogBatch() { ++detail::pendingLines().openBatches; }
+    ~LogBatch()
+    {
+        if (--detail::pendingLines().openBatches == 0) {
+            flushLogBatch();
+        }
+    }
+    LogBatch(const LogBatch&) = delete;
+    LogBatch& operator=(const LogBatch&) = delete;
+};
 
 inline std::string formatLogLine(const LogContext& context, LogLevel level,
                                  std::string_view event,
@@ -175,12 +227,17 @@ inline void logEvent(LogLevel level, std::string_view event,
                      std::initializer_list<LogField> fields = {})
 {
     detail::LogSink& sink = detail::logSink();
+    detail::PendingLines& pending = detail::pendingLines();
     const std::lock_guard lock(sink.mutex);
-    const std::string line = formatLogLine(sink.context, level, event, fields);
-    // One write per line: lines of concurrent writers (other processes on the same log
-    // file or journal stream) never interleave.
-    std::fwrite(line.data(), 1, line.size(), stderr);
-    std::fflush(stderr);
+    if (pending.openBatches == 0) {
+        detail::writeLines(formatLogLine(sink.context, level, event, fields));
+        return;
+    }
+    pending.lines += formatLogLine(sink.context, level, event, fields);
+    if (pending.lines.size() >= LogBatch::kFlushBytes) {
+        detail::writeLines(pending.lines);
+        pending.lines.clear();
+    }
 }
 
 inline void logEvent(std::string_view event, std::initializer_list<LogField> fields = {})

@@ -152,19 +152,20 @@ void Pipeline::handleFrame(fastpath::PuntFrame& punted, std::uint32_t socketIfin
         return;
     }
 
-    if (const SessionRecord* stale = state_.sessions.findByKey(key);
-        stale != nullptr && !entryInstalled(key)) {
+    const SessionRecord* existing = state_.sessions.findByKey(key);
+    if (existing != nullptr && !entryInstalled(key)) {
         // Its entry left the table behind svrd's back (svrctl session delete): forget the
         // session and its ports, and take the packet as a first packet.
         fastpath::SessionTable table(state_.maps.sessions);
-        (void)table.erase(stale->forward);
-        (void)table.erase(stale->reverse);
-        if (auto removed = state_.sessions.remove(stale->id)) {
+        (void)table.erase(existing->forward);
+        (void)table.erase(existing->reverse);
+        if (auto removed = state_.sessions.remove(existing->id)) {
             state_.releaseLeases(*removed);
         }
         counters.add("sessions.stale-removed");
+        existing = nullptr;
     }
-    if (const SessionRecord* existing = state_.sessions.findByKey(key)) {
+    if (existing != nullptr) {
         if (existing->svr) {
             continueSvrSession(std::move(frame), *existing, key);
             return;
@@ -612,6 +613,8 @@ void Pipeline::install(HeldSession& session, const fastpath::MacAddress& nextHop
         return;
     }
     state_.sessions.add(session.record);
+    scheduleFirstAgingCheck(state_, session.record, session.forward.value.idle_timeout_s,
+                            fastpath::monotonicNowNs());
     counters.add("sessions.created");
     state_.sessionClasses.created(*state_.config, session.forward.value);
     const SvrSession* svr = session.record.svr.get();

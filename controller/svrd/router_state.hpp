@@ -1,6 +1,7 @@
 // Everything one svrd instance knows about its router, shared by the pipeline (first
-// packets), the lifecycle (aging, adoption, policy re-checks) and the event loop. One thread
-// owns it: no locks.
+// packets), the lifecycle (aging, adoption, policy re-checks) and the event loops. The daemon
+// guards it with one mutex (svrd/daemon.cpp): every queue's loop and the timer thread take it
+// around their work on it.
 #pragma once
 
 #include <algorithm>
@@ -168,6 +169,7 @@ struct RouterState {
     std::map<std::uint32_t, Port> ports; // by ifindex
     fastpath::MapFds maps;
     SessionIndex sessions;
+    AgingSchedule aging; // when each indexed session is next checked for expiry
     NatPools nat;
     std::unique_ptr<Fabric> fabric;
     Counters counters;

@@ -51,6 +51,42 @@ groupBySession(const std::vector<fastpath::SessionEntry>& entries)
     return groups;
 }
 
+std::optional<SessionAge> sessionAge(const std::vector<fastpath::SessionEntry>& group,
+                                     std::uint32_t notEstablishedTimeoutSeconds)
+{
+    if (group.empty()) {
+        return std::nullopt;
+    }
+    std::uint64_t lastSeen = 0;
+    bool reset = false;
+    bool finBoth = true;
+    bool ackBoth = true;
+    for (const auto& entry : group) {
+        lastSeen = std::max<std::uint64_t>(lastSeen, entry.value.last_seen_ns);
+        reset = reset || (entry.value.tcp_state & SVR_TCP_SEEN_RST);
+        finBoth = finBoth && (entry.value.tcp_state & SVR_TCP_SEEN_FIN);
+        ackBoth = ackBoth && (entry.value.tcp_state & SVR_TCP_SEEN_ACK);
+    }
+    SessionAge age;
+    std::uint64_t timeoutSeconds = group.front().value.idle_timeout_s;
+    if (group.front().key.proto == IPPROTO_TCP) {
+        if (reset || finBoth) {
+            timeoutSeconds = static_cast<std::uint64_t>(kTcpClosingTimeout.count());
+            age.cause = ExpiryCause::tcpClosed;
+        } else {
+            age.tcpOpen = true;
+            if (!ackBoth) {
+                timeoutSeconds = notEstablishedTimeoutSeconds;
+            }
+        }
+    }
+    if (timeoutSeconds == 0) {
+        return std::nullopt; // a static session (svrctl): no idle expiry
+    }
+    age.deadlineNs = lastSeen + timeoutSeconds * kNsPerSecond;
+    return age;
+}
+
 std::vector<ExpiredSession> findExpired(const std::vector<fastpath::SessionEntry>& entries,
                                         std::uint64_t nowNs,
                                         const std::unordered_map<std::uint64_t, std::uint32_t>&
@@ -58,39 +94,18 @@ std::vector<ExpiredSession> findExpired(const std::vector<fastpath::SessionEntry
 {
     std::vector<ExpiredSession> expired;
     for (const auto& [id, group] : groupBySession(entries)) {
-        ExpiredSession session{.id = id, .cause = ExpiryCause::idle, .keys = {}};
+        const auto found = notEstablishedTimeouts.find(id);
+        const auto age = sessionAge(group, found == notEstablishedTimeouts.end()
+                                               ? kDefaultNotEstablishedSeconds
+                                               : found->second);
+        if (!age || nowNs < age->deadlineNs) {
+            continue;
+        }
+        ExpiredSession session{.id = id, .cause = age->cause, .keys = {}};
         for (const auto& entry : group) {
             session.keys.push_back(entry.key);
         }
-        std::uint64_t lastSeen = 0;
-        bool reset = false;
-        bool finBoth = true;
-        bool ackBoth = true;
-        for (const auto& entry : group) {
-            lastSeen = std::max<std::uint64_t>(lastSeen, entry.value.last_seen_ns);
-            reset = reset || (entry.value.tcp_state & SVR_TCP_SEEN_RST);
-            finBoth = finBoth && (entry.value.tcp_state & SVR_TCP_SEEN_FIN);
-            ackBoth = ackBoth && (entry.value.tcp_state & SVR_TCP_SEEN_ACK);
-        }
-        std::uint64_t timeoutSeconds = group.front().value.idle_timeout_s;
-        if (group.front().key.proto == IPPROTO_TCP) {
-            if (reset || finBoth) {
-                timeoutSeconds = static_cast<std::uint64_t>(kTcpClosingTimeout.count());
-                session.cause = ExpiryCause::tcpClosed;
-            } else if (!ackBoth) {
-                const auto found = notEstablishedTimeouts.find(id);
-                timeoutSeconds = found == notEstablishedTimeouts.end()
-                                     ? kDefaultNotEstablishedSeconds
-                                     : found->second;
-            }
-        }
-        if (timeoutSeconds == 0) {
-            continue; // a static session (svrctl): no idle expiry
-        }
-        const std::uint64_t idleNs = nowNs > lastSeen ? nowNs - lastSeen : 0;
-        if (idleNs >= timeoutSeconds * kNsPerSecond) {
-            expired.push_back(std::move(session));
-        }
+        expired.push_back(std::move(session));
     }
     return expired;
 }
@@ -138,11 +153,22 @@ const policy::PortPool* NatPools::pool(const config::IpAddress& address) const
     return pool == pools_.end() ? nullptr : &pool->second;
 }
 
+std::size_t SessionIndex::KeyHash::operator()(const svr_session_key& key) const
+{
+    return std::hash<std::string_view>{}(
+        std::string_view(reinterpret_cast<const char*>(&key), sizeof(key)));
+}
+
+bool SessionIndex::KeyEqual::operator()(const svr_session_key& a, const svr_session_key& b) const
+{
+    return std::memcmp(&a, &b, sizeof(a)) == 0;
+}
+
 void SessionIndex::add(const SessionRecord& record)
 {
     sessions_[record.id] = record;
-    idByKey_[keyBytes(record.forward)] = record.id;
-    idByKey_[keyBytes(record.reverse)] = record.id;
+    idByKey_[record.forward] = record.id;
+    idByKey_[record.reverse] = record.id;
 }
 
 std::optional<SessionRecord> SessionIndex::remove(std::uint64_t id)
@@ -154,7 +180,7 @@ std::optional<SessionRecord> SessionIndex::remove(std::uint64_t id)
     SessionRecord record = found->second;
     sessions_.erase(found);
     for (const auto* key : {&record.forward, &record.reverse}) {
-        const auto byKey = idByKey_.find(keyBytes(*key));
+        const auto byKey = idByKey_.find(*key);
         if (byKey != idByKey_.end() && byKey->second == id) {
             idByKey_.erase(byKey);
         }
@@ -170,7 +196,7 @@ const SessionRecord* SessionIndex::find(std::uint64_t id) const
 
 const SessionRecord* SessionIndex::findByKey(const svr_session_key& key) const
 {
-    const auto found = idByKey_.find(keyBytes(key));
+    const auto found = idByKey_.find(key);
     return found == idByKey_.end() ? nullptr : find(found->second);
 }
 

@@ -10,8 +10,10 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "config/model.hpp"
@@ -73,6 +75,43 @@ std::vector<ExpiredSession> findExpired(const std::vector<fastpath::SessionEntry
                                         const std::unordered_map<std::uint64_t, std::uint32_t>&
                                             notEstablishedTimeouts);
 
+// When one session expires by the aging rule above, from its entries (all of one
+// session_id): the deadline (latest last_seen_ns + its timeout) and the cause it would have.
+// Nothing for a static session (timeout 0). tcpOpen: a TCP session without RST or FIN in
+// both directions, whose timeout may still shrink to kTcpClosingTimeout.
+struct SessionAge {
+    std::uint64_t deadlineNs = 0;
+    ExpiryCause cause = ExpiryCause::idle;
+    bool tcpOpen = false;
+};
+std::optional<SessionAge> sessionAge(const std::vector<fastpath::SessionEntry>& group,
+                                     std::uint32_t notEstablishedTimeoutSeconds);
+
+// Deadline-driven aging: when each session's entries are next read. A session is checked
+// at its deadline (two lookups), not on every full-table scan; a TCP session not yet closed
+// is also checked every kTcpClosingTimeout, so a FIN or RST seen by the fast path still
+// ends it kTcpClosingTimeout after its last packet. Several checks of one id are harmless.
+class AgingSchedule {
+public:
+    void schedule(std::uint64_t id, std::uint64_t atNs) { due_.push({atNs, id}); }
+    // Removes and returns the ids whose check is due at nowNs, at most `limit` (the earliest).
+    std::vector<std::uint64_t> takeDue(std::uint64_t nowNs,
+                                       std::size_t limit = static_cast<std::size_t>(-1))
+    {
+        std::vector<std::uint64_t> ids;
+        while (!due_.empty() && due_.top().first <= nowNs && ids.size() < limit) {
+            ids.push_back(due_.top().second);
+            due_.pop();
+        }
+        return ids;
+    }
+    std::size_t size() const { return due_.size(); }
+
+private:
+    using Check = std::pair<std::uint64_t, std::uint64_t>; // deadline ns, session id
+    std::priority_queue<Check, std::vector<Check>, std::greater<>> due_;
+};
+
 // Source-NAT ports per translated address (policy::PortPool per address, the interface's
 // nat-ports range), with reserve() for sessions re-adopted after a restart.
 class NatPools {
@@ -103,7 +142,14 @@ public:
 
 private:
     std::unordered_map<std::uint64_t, SessionRecord> sessions_;
-    std::map<std::string, std::uint64_t> idByKey_; // key bytes -> id
+    // Hashed on the key's bytes: looked up twice per punted frame, once per session added.
+    struct KeyHash {
+        std::size_t operator()(const svr_session_key& key) const;
+    };
+    struct KeyEqual {
+        bool operator()(const svr_session_key& a, const svr_session_key& b) const;
+    };
+    std::unordered_map<svr_session_key, std::uint64_t, KeyHash, KeyEqual> idByKey_;
 };
 
 std::string keyBytes(const svr_session_key& key);

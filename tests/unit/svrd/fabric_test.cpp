@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <array>
+#include <set>
+
 #include <fstream>
 #include <sstream>
 
@@ -127,6 +130,19 @@ TEST(Fabric, UuidsAreVersion4AndFormatted)
     ASSERT_EQ(text.size(), 36U);
     EXPECT_EQ(text[8], '-');
     EXPECT_EQ(text[14], '4');
+}
+
+TEST(Fabric, UuidsFromRandomBlocksStayDistinctAcrossRefills)
+{
+    // 256 UUIDs come from one RAND_bytes block: 1000 cross several refills.
+    std::set<std::array<std::uint8_t, 16>> seen;
+    for (int i = 0; i < 1000; ++i) {
+        const auto uuid = svrd::newSessionUuid();
+        EXPECT_EQ(uuid.value[6] >> 4, 4);
+        EXPECT_EQ(uuid.value[8] & 0xc0, 0x80);
+        seen.insert(uuid.value);
+    }
+    EXPECT_EQ(seen.size(), 1000U);
 }
 
 TEST(Fabric, MetadataFailuresHaveCounterNames)

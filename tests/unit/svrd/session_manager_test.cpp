@@ -129,6 +129,61 @@ TEST(Aging, HalfAPairAgesByItself)
     EXPECT_EQ(expired[0].keys.size(), 1U);
 }
 
+TEST(Aging, SessionAgeGivesTheDeadlineOfTheSameRule)
+{
+    const auto udp = sessionAge(pair(1, IPPROTO_UDP, 30, kNow - 5 * kSecond, kNow - 2 * kSecond), 10);
+    ASSERT_TRUE(udp.has_value());
+    EXPECT_EQ(udp->deadlineNs, kNow - 2 * kSecond + 30 * kSecond); // latest direction + timeout
+    EXPECT_EQ(udp->cause, ExpiryCause::idle);
+    EXPECT_FALSE(udp->tcpOpen);
+
+    const auto syn = sessionAge(pair(2, IPPROTO_TCP, 3600, kNow, kNow), 7);
+    ASSERT_TRUE(syn.has_value());
+    EXPECT_EQ(syn->deadlineNs, kNow + 7 * kSecond); // not established: the record's timeout
+    EXPECT_TRUE(syn->tcpOpen);
+
+    const auto established = sessionAge(
+        pair(3, IPPROTO_TCP, 3600, kNow, kNow, SVR_TCP_SEEN_ACK, SVR_TCP_SEEN_ACK), 7);
+    ASSERT_TRUE(established.has_value());
+    EXPECT_EQ(established->deadlineNs, kNow + 3600 * kSecond);
+    EXPECT_TRUE(established->tcpOpen); // may still close: checked again within 10 s
+
+    const auto reset = sessionAge(
+        pair(4, IPPROTO_TCP, 3600, kNow, kNow, SVR_TCP_SEEN_ACK | SVR_TCP_SEEN_RST, SVR_TCP_SEEN_ACK), 7);
+    ASSERT_TRUE(reset.has_value());
+    EXPECT_EQ(reset->deadlineNs, kNow + 10 * kSecond);
+    EXPECT_EQ(reset->cause, ExpiryCause::tcpClosed);
+    EXPECT_FALSE(reset->tcpOpen);
+
+    EXPECT_FALSE(sessionAge(pair(5, IPPROTO_UDP, 0, kNow, kNow), 10).has_value()); // static
+    EXPECT_FALSE(sessionAge({}, 10).has_value());
+}
+
+TEST(Aging, ScheduleReturnsDueIdsInDeadlineOrderOnlyOnce)
+{
+    AgingSchedule schedule;
+    schedule.schedule(3, kNow + 3 * kSecond);
+    schedule.schedule(1, kNow + 1 * kSecond);
+    schedule.schedule(2, kNow + 2 * kSecond);
+    EXPECT_TRUE(schedule.takeDue(kNow).empty());
+    EXPECT_EQ(schedule.takeDue(kNow + 2 * kSecond), (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_TRUE(schedule.takeDue(kNow + 2 * kSecond).empty());
+    EXPECT_EQ(schedule.size(), 1U);
+    EXPECT_EQ(schedule.takeDue(kNow + 10 * kSecond), (std::vector<std::uint64_t>{3}));
+    EXPECT_EQ(schedule.size(), 0U);
+}
+
+TEST(Aging, ScheduleHandsOutAtMostTheLimitEarliestFirst)
+{
+    AgingSchedule schedule;
+    for (std::uint64_t id = 1; id <= 5; ++id) {
+        schedule.schedule(id, kNow - id * kSecond); // id 5 is the most overdue
+    }
+    EXPECT_EQ(schedule.takeDue(kNow, 2), (std::vector<std::uint64_t>{5, 4}));
+    EXPECT_EQ(schedule.size(), 3U); // the others stay due
+    EXPECT_EQ(schedule.takeDue(kNow, 10), (std::vector<std::uint64_t>{3, 2, 1}));
+}
+
 TEST(SessionIndexTest, FindsBothDirectionsAndForgetsThemTogether)
 {
     SessionIndex index;

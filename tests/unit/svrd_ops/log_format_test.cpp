@@ -155,4 +155,49 @@ TEST(LogFormat, LegacyLogInfoBecomesAMessageEventWithTheRouter)
                        "svrd[edge9]: event=session.created session=7 tenant=eng.corp\n");
 }
 
+TEST(LogFormat, BatchHoldsLinesUntilTheOutermostBatchCloses)
+{
+    svr::svrd::setLogRouter("edge9");
+    testing::internal::CaptureStderr();
+    std::string duringBatch;
+    {
+        const svr::svrd::LogBatch outer;
+        svr::svrd::logEvent("session.created", {{"session", 1}});
+        {
+            const svr::svrd::LogBatch inner;
+            svr::svrd::logEvent("session.created", {{"session", 2}});
+        }
+        std::fflush(stderr);
+        duringBatch = testing::internal::GetCapturedStderr();
+        testing::internal::CaptureStderr();
+    }
+    svr::svrd::logEvent("session.expired", {{"session", 1}});
+    const std::string written = testing::internal::GetCapturedStderr();
+    svr::svrd::setLogRouter("");
+    EXPECT_EQ(duringBatch, ""); // nothing written while the outer batch is open
+    EXPECT_EQ(written, "svrd[edge9]: event=session.created session=1\n"
+                       "svrd[edge9]: event=session.created session=2\n"
+                       "svrd[edge9]: event=session.expired session=1\n");
+}
+
+TEST(LogFormat, LargeBatchIsWrittenBeforeItCloses)
+{
+    testing::internal::CaptureStderr();
+    std::size_t writtenInside = 0;
+    {
+        const svr::svrd::LogBatch batch;
+        for (int i = 0; i < 2000; ++i) { // about 100 KiB: more than kFlushBytes
+            svr::svrd::logEvent("session.created",
+                                {{"session", i}, {"uuid", std::string(40, 'a')}});
+        }
+        std::fflush(stderr);
+        writtenInside = testing::internal::GetCapturedStderr().size();
+        testing::internal::CaptureStderr();
+    }
+    const std::string rest = testing::internal::GetCapturedStderr();
+    EXPECT_GE(writtenInside, svr::svrd::LogBatch::kFlushBytes);
+    EXPECT_GT(rest.size(), 0U);
+    EXPECT_EQ(rest.back(), '\n'); // whole lines only
+}
+
 } // namespace
