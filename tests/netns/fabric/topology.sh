@@ -25,12 +25,9 @@ PIN_A=$FABRIC-a PIN_B=$FABRIC-b
 
 # fabric_link NS_ROUTER DEV NS_HOST HOSTDEV: a veth pair; the host end gets the pass program.
 fabric_link() {
-  local tmp_a="v$$a$RANDOM" tmp_b="v$$b$RANDOM"
-  ip link add "$tmp_a" type veth peer name "$tmp_b"
-  ip link set "$tmp_a" netns "$1"
-  ip link set "$tmp_b" netns "$3"
-  ip -n "$1" link set "$tmp_a" name "$2"
-  ip -n "$3" link set "$tmp_b" name "$4"
+  # Created in their namespaces: ifindexes from their counters (the fast path's interface
+  # table has 4096 slots; the host's counter grows with every veth ever made there).
+  ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
   ip -n "$1" link set "$2" up
   ip -n "$3" link set "$4" up
   in_ns "$3" ip link set dev "$4" xdpdrv obj "$XDP_PASS_OBJ" sec xdp

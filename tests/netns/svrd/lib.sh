@@ -86,11 +86,9 @@ trap cleanup EXIT INT TERM
 
 # veth pair: $1 ns/$2 dev (router side) <-> $3 ns/$4 dev (host side, gets the pass program)
 link() {
-  ip link add "tmp$ID-a" type veth peer name "tmp$ID-b"
-  ip link set "tmp$ID-a" netns "$1"
-  ip link set "tmp$ID-b" netns "$3"
-  ip -n "$1" link set "tmp$ID-a" name "$2"
-  ip -n "$3" link set "tmp$ID-b" name "$4"
+  # Created in their namespaces: ifindexes from their counters (the fast path's interface
+  # table has 4096 slots; the host's counter grows with every veth ever made there).
+  ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
   ip -n "$1" link set "$2" up
   ip -n "$3" link set "$4" up
   in_ns "$3" ip link set dev "$4" xdpdrv obj "$XDP_PASS_OBJ" sec xdp

@@ -13,12 +13,8 @@ source "$(dirname "$0")/lib.sh" "$@"
 # link() with N queues on both ends.
 link_multiqueue() {
   local queues=$5
-  ip link add "tmp$ID-a" numrxqueues "$queues" numtxqueues "$queues" type veth peer name "tmp$ID-b" \
-    numrxqueues "$queues" numtxqueues "$queues"
-  ip link set "tmp$ID-a" netns "$1"
-  ip link set "tmp$ID-b" netns "$3"
-  ip -n "$1" link set "tmp$ID-a" name "$2"
-  ip -n "$3" link set "tmp$ID-b" name "$4"
+  ip link add "$2" netns "$1" numrxqueues "$queues" numtxqueues "$queues" type veth \
+    peer name "$4" netns "$3" numrxqueues "$queues" numtxqueues "$queues"
   ip -n "$1" link set "$2" up
   ip -n "$3" link set "$4" up
   in_ns "$3" ip link set dev "$4" xdpdrv obj "$XDP_PASS_OBJ" sec xdp

@@ -24,7 +24,7 @@ using test::LoopbackCollector;
 constexpr std::uint64_t kSecond = 1'000'000'000ULL;
 // Test time starts now: sessions older than the exporter count as re-adopted after a restart.
 const std::uint64_t kBase = fastpath::monotonicNowNs() + kSecond;
-constexpr std::size_t kFirstRecord = 16 + 204 + 4; // header, template set, data set header
+constexpr std::size_t kFirstRecord = 16 + 404 + 4; // header, template set, data set header
 constexpr std::size_t kIpv4Fixed = 91;              // fixed part of an IPv4 record
 
 config::IpfixExport settingsFor(std::uint16_t port)
@@ -115,7 +115,7 @@ TEST_F(FlowExportTest, ActiveSessionReportedAfterTheActiveTimeoutOnly)
     // First scan: nothing due yet, but the templates go out.
     export_->scanned(config_, index_, snapshot_, {}, kBase + 20 * kSecond);
     auto message = collector_.receive();
-    ASSERT_EQ(message.size(), 16u + 204);
+    ASSERT_EQ(message.size(), 16u + 404);
     // 60 s (the default active timeout) after the start: periodic records.
     export_->scanned(config_, index_, snapshot_, {}, kBase + 70 * kSecond);
     message = collector_.receive();
