@@ -124,7 +124,10 @@ sessions_over ipv4 ipv6 "$since" || fail "IPv4 sessions are not carried over IPv
 (( $(fabric_counter a tx.packets) > a_sent )) || fail "svrd on A sent no first packets"
 python3 -I "$HERE/wan_check.py" "$FABRIC_WORK/p1-wan2.pcap" "$marker" 2001:db8:2::1 2001:db8:2::2 ||
   fail "wan2 capture (IPv6 waypoints only, no client or server address)"
-(( $(packets "$FABRIC_WORK/p1-wan2.pcap" ip) == 0 )) || fail "IPv4 packets on the IPv6 waypoint path"
+# IPv4 multicast is the link's own IGMP chatter (reports when an interface comes up), not
+# the routers' traffic: it showed up in one run here.
+(( $(packets "$FABRIC_WORK/p1-wan2.pcap" "ip and not ip.dst == 224.0.0.0/4") == 0 )) ||
+  fail "IPv4 packets on the IPv6 waypoint path: $(tshark -r "$FABRIC_WORK/p1-wan2.pcap" -n -Y ip 2>/dev/null | head -3)"
 (( $(packets "$FABRIC_WORK/p1-wan1.pcap" "$forwarded") == 0 )) || fail "traffic on wan1, not taken"
 
 step "a 1500-byte IPv4 datagram with DF no longer fits as IPv6: A answers fragmentation needed"
