@@ -347,9 +347,9 @@ void Daemon::reload()
         state_.counters.add("config.reload-failed");
         logInfo("reload failed, the running configuration stays: {}",
                 applied.error().describe());
-    } else {
-        state_.counters.add("config.reloaded");
+        return;
     }
+    state_.counters.add("config.reloaded");
     auto removed = removeUnpermittedSessions(state_);
     if (!removed) {
         logInfo("policy re-check: {}", removed.error().describe());

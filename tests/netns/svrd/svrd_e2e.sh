@@ -134,6 +134,7 @@ reload_failed() { (( $(counter config.reload-failed) > failed_before )); }
 wait_for 5 reload_failed || fail "a reload with a missing interface did not fail"
 in_ns "$CLIENT" ping -c 1 -W 2 10.10.2.10 >/dev/null ||
   fail "ping withdrawn by a reload that failed: it must change nothing"
+! grep -q "configuration reloaded" "$SVRD_LOG" || fail "a failed reload was logged as applied"
 
 step "SIGHUP: a valid configuration withdrawing ping removes the ping session only"
 in_ns "$CLIENT" iperf3 -c 10.10.2.10 -p 5201 -t 6 >"$WORK/iperf-reload.log" 2>&1 &
@@ -151,8 +152,10 @@ for service in services:
 json.dump(config, open(sys.argv[2], "w"))
 PY
 dropped_before=$(counter drop.policy.no-matching-policy)
+reloaded_before=$(grep -c "configuration reloaded" "$SVRD_LOG" || true)
 kill -HUP "$SVRD_PID"
-wait_for 5 grep -q "configuration reloaded" "$SVRD_LOG" || fail "valid reload not applied"
+reload_logged() { (( $(grep -c "configuration reloaded" "$SVRD_LOG") > reloaded_before )); }
+wait_for 5 reload_logged || fail "valid reload not applied"
 (( $(session_count 's["proto"] == "icmp"') == 0 )) || fail "ping session not removed by the reload"
 (( $(session_count 's["dport"] == 5201 and s["proto"] == "tcp"') >= 2 )) || fail "iperf3 sessions removed by the reload"
 ! in_ns "$CLIENT" ping -c 1 -W 1 10.10.2.10 >/dev/null || fail "ping still permitted after the reload"
