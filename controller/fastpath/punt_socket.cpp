@@ -217,6 +217,11 @@ Result<std::vector<PuntFrame>> PuntSocket::receive(int timeoutMs, std::size_t ma
     return frames;
 }
 
+bool PuntSocket::rxReady()
+{
+    return xsk_cons_nb_avail(&impl_->rx, 1) > 0;
+}
+
 Status PuntSocket::transmit(std::span<const std::uint8_t> frame)
 {
     if (Status queued = queue(frame); !queued) {

@@ -36,6 +36,8 @@ public:
 
     // Waits up to timeoutMs (0: no wait, -1: forever) and returns up to maxFrames frames.
     Result<std::vector<PuntFrame>> receive(int timeoutMs, std::size_t maxFrames = 64);
+    // A frame waits on the RX ring: a read of shared memory, no system call (busy polling).
+    bool rxReady();
     // Sends one Ethernet frame out of the bound interface now (queue + flush).
     Status transmit(std::span<const std::uint8_t> frame);
     // Puts one Ethernet frame on the TX ring; it leaves at the next flush(), or when

@@ -18,6 +18,10 @@ struct DaemonOptions {
     std::string statusFile; // empty: /run/svr/<router>/svrd-status.json
     std::string httpListen; // "ADDR:PORT"; empty: the configuration's router/management/http
     fastpath::XdpMode xdpMode = fastpath::XdpMode::Native;
+    // After its last punted frame an event loop keeps reading its RX ring this long before
+    // it sleeps in poll(2): no wake-up between first packets closer together than this, for
+    // a core that is the controller's own. 0: always sleep.
+    std::uint32_t busyPollUs = 0;
 };
 
 // Returns the process exit code: 0 after a signal-requested stop, non-zero when the daemon

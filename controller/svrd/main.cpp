@@ -69,6 +69,12 @@ int main(int argc, char** argv)
                    "serve /metrics and /api/v1 on ADDR:PORT ([v6]:PORT) instead of the "
                    "configuration's router/management/http (default 127.0.0.1:9464)")
         ->needs(configOption);
+    app.add_option("--busy-poll-us", options.daemon.busyPollUs,
+                   "keep reading the punt rings this many microseconds after the last first "
+                   "packet before sleeping: lower first-packet latency for a controller core "
+                   "of svrd's own, which it then keeps busy (default 0: sleep at once)")
+        ->check(CLI::Range(0, 1'000'000))
+        ->needs(configOption);
     configOption->excludes(checkOption);
     try {
         app.parse(argc, argv);

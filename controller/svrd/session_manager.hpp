@@ -94,6 +94,17 @@ std::optional<SessionAge> sessionAge(const std::vector<fastpath::SessionEntry>& 
 class AgingSchedule {
 public:
     void schedule(std::uint64_t id, std::uint64_t atNs) { due_.push({atNs, id}); }
+    // Room for this many scheduled checks without growing (growth copies every one).
+    void reserve(std::size_t checks)
+    {
+        std::vector<Check> storage;
+        storage.reserve(checks);
+        while (!due_.empty()) {
+            storage.push_back(due_.top());
+            due_.pop();
+        }
+        due_ = decltype(due_)(std::greater<>{}, std::move(storage));
+    }
     // Removes and returns the ids whose check is due at nowNs, at most `limit` (the earliest).
     std::vector<std::uint64_t> takeDue(std::uint64_t nowNs,
                                        std::size_t limit = static_cast<std::size_t>(-1))
@@ -136,6 +147,13 @@ public:
     const SessionRecord* find(std::uint64_t id) const;
     const SessionRecord* findByKey(const svr_session_key& key) const;
     std::size_t size() const { return sessions_.size(); }
+    // Buckets for this many sessions up front: a rehash relinks every node, milliseconds at
+    // ten thousand sessions, during which no first packet is handled.
+    void reserve(std::size_t sessions)
+    {
+        sessions_.reserve(sessions);
+        idByKey_.reserve(2 * sessions);
+    }
     const std::unordered_map<std::uint64_t, SessionRecord>& sessions() const { return sessions_; }
     std::unordered_map<std::uint64_t, std::uint32_t> notEstablishedTimeouts() const;
     std::uint64_t maxId() const;

@@ -1,6 +1,7 @@
 // PuntSocket::queue/flush: svrd queues the first packets of a poll round and kicks once per
 // batch. Copy mode sends at most 32 frames per kick, so flush() must keep kicking until the
-// ring is empty, and queue() must make room itself when every TX frame is in flight. Each
+// ring is empty, and queue() must make room itself when every TX frame is in flight.
+// PuntSocket::rxReady: svrd's busy polling reads the RX ring without a system call. Each
 // case moves the test process into a fresh network namespace with a veth pair (ctest runs
 // every case in its own process) and uses a private pin root.
 #include <gtest/gtest.h>
@@ -13,10 +14,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -26,6 +29,7 @@
 #include "fastpath/maps.hpp"
 #include "fastpath/netdev.hpp"
 #include "fastpath/punt_socket.hpp"
+#include "packet_builder.hpp"
 
 namespace fp = svr::fastpath;
 
@@ -163,6 +167,37 @@ TEST_F(PuntBatch, OversizedFrameIsRefusedAndQueuesNothing)
     EXPECT_FALSE(socket_->queue(tooBig).ok());
     EXPECT_FALSE(socket_->queue({}).ok());
     EXPECT_FALSE(socket_->txPending());
+}
+
+TEST_F(PuntBatch, RxReadySeesAPuntedFrameAndNothingOnceItIsTaken)
+{
+    EXPECT_FALSE(socket_->rxReady());
+    // A first packet arriving on vbat0: no session, so the fast path punts it to our socket.
+    namespace t = svr::test;
+    const t::Bytes first = t::PacketBuilder()
+                               .eth(t::mac("02:00:00:00:00:01"), t::mac("02:00:00:00:00:02"))
+                               .ipv4({.src = t::ipv4("10.1.0.2"), .dst = t::ipv4("10.2.0.2")})
+                               .udp({.src_port = 4000, .dst_port = 53})
+                               .payload({1, 2, 3, 4})
+                               .build();
+    ASSERT_EQ(::send(sniffer_.get(), first.data(), first.size(), 0),
+              static_cast<ssize_t>(first.size()))
+        << std::strerror(errno);
+    bool ready = false;
+    for (int tries = 0; tries < 1000 && !ready; ++tries) {
+        ready = socket_->rxReady();
+        if (!ready) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+    ASSERT_TRUE(ready) << "the punted frame never showed on the RX ring";
+    auto frames = socket_->receive(0);
+    ASSERT_TRUE(frames.ok()) << frames.error().describe();
+    ASSERT_EQ(frames->size(), 1u);
+    EXPECT_TRUE((*frames)[0].hasMeta);
+    EXPECT_EQ((*frames)[0].meta.reason, SVR_PUNT_MISS);
+    EXPECT_EQ((*frames)[0].data, first);
+    EXPECT_FALSE(socket_->rxReady());
 }
 
 } // namespace

@@ -42,6 +42,7 @@ WORK=$(mktemp -d /tmp/svrd-netns.XXXXXX)
 CONFIG=$WORK/router.json
 STATUS=$WORK/status.json
 SVRD_LOG=$WORK/svrd.log
+SVRD_EXTRA_ARGS=() # more svrd options, for start_svrd
 SVRD_PID=
 declare -a BACKGROUND=()
 
@@ -136,7 +137,7 @@ start_svrd() {
   runs=$(grep -c "event=daemon.running" "$SVRD_LOG" 2>/dev/null || true)
   # nsenter (not the in_ns function) so that $! is svrd itself: nsenter execs it.
   nsenter --net="/run/netns/$ROUTER" -- "$SVRD" --config "$CONFIG" --router "$SVR_ROUTER" \
-    --status-file "$STATUS" \
+    --status-file "$STATUS" "${SVRD_EXTRA_ARGS[@]}" \
     >>"$SVRD_LOG" 2>&1 &
   SVRD_PID=$!
   for _ in $(seq 50); do

@@ -7,6 +7,8 @@
 #  - sessions punted on either queue are created and work both ways (the echo answers come
 #    back through the fast path): each loop counts its own punts (punt.received.lan0.qN);
 #  - after SIGHUP the loops serve again; SIGTERM joins every loop (exit 0).
+# svrd busy-polls (--busy-poll-us): the loops read their rings between frames instead of
+# sleeping, and still stop for a reload and for SIGTERM.
 # usage: svrd_multiqueue.sh SVRD SVRCTL XDP_PASS_OBJECT EXAMPLES_DIR
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -41,8 +43,11 @@ in_ns "$ROUTER" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
   fail "lan0 has not 2 rx queues: $(ip -n "$ROUTER" -d link show lan0)"
 
 write_config
-step "svrd starts: one event loop per punt socket"
+step "svrd starts: one event loop per punt socket, busy polling"
+SVRD_EXTRA_ARGS=(--busy-poll-us 500)
 start_svrd
+grep -q "event=daemon.running .*busy_poll_us=500" "$SVRD_LOG" ||
+  fail "busy polling not in force: $(grep daemon.running "$SVRD_LOG")"
 grep -q "interface lan0 (ifindex [0-9]*) attached, 2 punt queue(s)" "$SVRD_LOG" ||
   fail "lan0 not bound on 2 queues: $(grep attached "$SVRD_LOG")"
 grep -q "event=daemon.running .*event_loops=4" "$SVRD_LOG" ||

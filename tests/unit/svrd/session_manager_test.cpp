@@ -184,6 +184,33 @@ TEST(Aging, ScheduleHandsOutAtMostTheLimitEarliestFirst)
     EXPECT_EQ(schedule.takeDue(kNow, 10), (std::vector<std::uint64_t>{3, 2, 1}));
 }
 
+TEST(Aging, ReservingRoomKeepsTheScheduledChecksInDeadlineOrder)
+{
+    AgingSchedule schedule;
+    schedule.schedule(2, kNow + 2 * kSecond);
+    schedule.schedule(1, kNow + 1 * kSecond);
+    schedule.reserve(1000);
+    schedule.schedule(3, kNow + 3 * kSecond);
+    EXPECT_EQ(schedule.size(), 3U);
+    EXPECT_EQ(schedule.takeDue(kNow + 10 * kSecond), (std::vector<std::uint64_t>{1, 2, 3}));
+}
+
+TEST(SessionIndexTest, ReservingRoomKeepsTheIndexedSessions)
+{
+    SessionIndex index;
+    const auto entries = pair(7, IPPROTO_UDP, 30, 0, 0);
+    SessionRecord record;
+    record.id = 7;
+    record.forward = entries[0].key;
+    record.reverse = entries[1].key;
+    index.add(record);
+    index.reserve(65536);
+    ASSERT_NE(index.find(7), nullptr);
+    ASSERT_NE(index.findByKey(entries[1].key), nullptr);
+    EXPECT_EQ(index.findByKey(entries[1].key)->id, 7U);
+    EXPECT_EQ(index.size(), 1U);
+}
+
 TEST(SessionIndexTest, FindsBothDirectionsAndForgetsThemTogether)
 {
     SessionIndex index;
