@@ -87,8 +87,9 @@ struct svr_session_value {
 	__u64 session_id;                /* host order; both directions share it */
 	__u64 created_ns;                /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
 	__u64 last_seen_ns;              /* CLOCK_MONOTONIC ns, written by the data path; XDP
-	                                  * writes CLOCK_MONOTONIC_COARSE (same base, one tick
-	                                  * behind at most), so it may trail created_ns */
+	                                  * writes CLOCK_MONOTONIC_COARSE as read once per jiffy
+	                                  * (same base, two ticks behind at most), so it may
+	                                  * trail created_ns */
 	__u64 packets;                   /* data path, atomic adds */
 	__u64 bytes;                     /* data path, atomic adds; L2 frame length */
 };

@@ -488,9 +488,14 @@ static __always_inline int svr_rewrite_ipv4(struct xdp_md *ctx, struct svr_packe
 		ip_delta += svr_csum_delta16(old_word, *(__u16 *)iph);
 	}
 	if (decrement_ttl) {
+		/* TTL and protocol as one word, written whole: a byte store read back as a word
+		 * stalls store forwarding. The caller saw TTL > 1, so the byte does not borrow. */
+		__u16 new_word;
+
 		old_word = *(__u16 *)&iph->ttl;
-		iph->ttl--;
-		ip_delta += svr_csum_delta16(old_word, *(__u16 *)&iph->ttl);
+		new_word = old_word - bpf_htons(0x0100);
+		*(__u16 *)&iph->ttl = new_word;
+		ip_delta += svr_csum_delta16(old_word, new_word);
 	}
 	iph->check = svr_csum_apply(iph->check, ip_delta);
 
@@ -692,14 +697,35 @@ static __always_inline int svr_write_l2(struct xdp_md *ctx, struct svr_run *run,
 	return SVR_NEXT;
 }
 
+/* The coarse clock changes once a jiffy; jiffies_64 is one load where the clock read is a
+ * sequence-locked read of the timekeeper and a conversion, so every CPU reuses the value read
+ * at this jiffy. Unlocked: a CPU that sees the new jiffy with the old value (or whose update
+ * races another's) records a time one tick older, which aging (whole seconds) never notices. */
+__u64 svr_clock_jiffies = 0;
+__u64 svr_clock_ns = 0;
+
+static __always_inline __u64 svr_coarse_now(void)
+{
+	__u64 jiffies = bpf_jiffies64();
+	__u64 now;
+
+	if (jiffies == svr_clock_jiffies)
+		return svr_clock_ns;
+	now = bpf_ktime_get_coarse_ns();
+	svr_clock_ns = now;
+	asm volatile("" ::: "memory"); /* the value before the jiffy that vouches for it */
+	svr_clock_jiffies = jiffies;
+	return now;
+}
+
 /* Session bookkeeping for a packet the fast path handled. */
 static __always_inline void svr_account(struct svr_run *run, struct svr_session_value *val)
 {
 	struct svr_packet *pkt = &run->pkt;
 
-	/* The coarse clock (CLOCK_MONOTONIC_COARSE, same base as created_ns, one tick of
-	 * resolution) is a memory read instead of a clock-source read: aging needs no more. */
-	val->last_seen_ns = bpf_ktime_get_coarse_ns();
+	/* The coarse clock (CLOCK_MONOTONIC_COARSE, same base as created_ns, a tick of
+	 * resolution), no clock-source read: aging needs no more. */
+	val->last_seen_ns = svr_coarse_now();
 	__sync_fetch_and_add(&val->packets, 1);
 	__sync_fetch_and_add(&val->bytes, run->frame_len);
 	if (pkt->proto == IPPROTO_TCP && !pkt->is_icmp_error) {

@@ -4,9 +4,11 @@
 #include <arpa/inet.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <gtest/gtest.h>
 
@@ -1592,6 +1594,45 @@ TEST(XdpDosGuard, RateZeroMeansNoLimit)
 // The ETH_TRUNCATED check cannot be reached through BPF_PROG_TEST_RUN: the kernel refuses
 // frames shorter than an Ethernet header before the program runs. Pin that down, so the gap
 // in coverage is a known one.
+std::uint64_t coarseNowNs()
+{
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ULL +
+           static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+// last_seen_ns comes from a clock value every CPU reuses within one jiffy: it must still be
+// CLOCK_MONOTONIC_COARSE (a tick behind at most) and move on with the jiffies.
+TEST(XdpSessionClock, LastSeenFollowsTheCoarseClockAcrossJiffies)
+{
+    std::string error;
+    auto program = XdpProgram::load({}, error);
+    ASSERT_TRUE(program) << error;
+    program->setIface(kLoopbackIfindex, SVR_IFACE_F_ROUTER);
+    program->addTxPort(kTxIfindex);
+    const auto key = clientKey4(IPPROTO_UDP);
+    program->addSession(key, natValue4());
+    const Bytes frame = fromClient()
+                            .ipv4({.src = kClient4, .dst = kServer4})
+                            .udp({.src_port = kClientPort, .dst_port = kServerPort})
+                            .payload(kPayload)
+                            .build();
+    constexpr std::uint64_t kTwoTicksNs = 2 * 10'000'000ULL; // HZ >= 100
+    std::uint64_t previous = 0;
+    for (int round = 0; round < 3; ++round) {
+        const std::uint64_t before = coarseNowNs();
+        ASSERT_EQ(program->run(frame).action, XDP_REDIRECT);
+        const std::uint64_t after = coarseNowNs();
+        const std::uint64_t seen = program->session(key)->last_seen_ns;
+        EXPECT_GE(seen + kTwoTicksNs, before) << "round " << round;
+        EXPECT_LE(seen, after) << "round " << round;
+        EXPECT_GT(seen, previous) << "round " << round << ": the clock did not move on";
+        previous = seen;
+        ::usleep(30'000); // several jiffies at any HZ
+    }
+}
+
 TEST(XdpTestRun, KernelRefusesFramesShorterThanEthernet)
 {
     std::string error;
