@@ -15,9 +15,10 @@
 #define SVR_FAMILY_IPV4 4
 #define SVR_FAMILY_IPV6 6
 
-/* Largest ifindex with its own slot in the per-interface ARRAY maps (ifaces, stats).
- * Larger ifindexes share slot 0 ("unconfigured"). Resizable before load. */
-#define SVR_MAX_IFINDEX 4096
+/* Size of the ifaces ARRAY, indexed by ifindex: interfaces with larger ifindexes cannot be
+ * router interfaces (a host with much interface churn, containers for example, gets there;
+ * 16 bytes a slot). Resizable before load. */
+#define SVR_MAX_IFINDEX 65536
 
 /* An IPv4 or IPv6 address. IPv4 occupies bytes 0..3, bytes 4..15 are zero. Network order. */
 #define SVR_ADDR_LEN 16

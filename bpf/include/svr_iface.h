@@ -16,7 +16,8 @@ struct svr_iface {
 	__u32 flags;            /* SVR_IFACE_F_* */
 	__u32 punt_queue_base;  /* xsks index of this interface's rx queue 0 */
 	__u32 punt_queue_count; /* queues with a slot; rx_queue_index >= this → slot of queue 0 */
-	__u32 pad0;
+	__u32 stats_slot;       /* index of this interface's counters in "stats", given at
+	                         * attach (1..SVR_MAX_STATS_SLOTS-1); 0: the shared slot */
 };
 
 #define SVR_LOCAL_F_WAYPOINT 0x1 /* a waypoint: packets to its waypoint ports go to svrd */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Statistics contract: map "stats" (BPF_MAP_TYPE_PERCPU_ARRAY), index = ifindex
- * (< SVR_MAX_IFINDEX, else 0). Plain per-CPU adds, no atomics; user space sums the CPUs.
+ * Statistics contract: map "stats" (BPF_MAP_TYPE_PERCPU_ARRAY), index = the interface's
+ * svr_iface.stats_slot; slot 0 counts packets of interfaces without one (not attached).
+ * Plain per-CPU adds, no atomics; user space sums the CPUs.
  * Every packet the XDP program sees is counted exactly once in verdict_*; a drop, pass or
  * punt is counted once more by its reason.
  */
@@ -9,6 +10,9 @@
 #define SVR_STATS_H
 
 #include <linux/types.h>
+
+/* Slots of the stats map: router interfaces a fast path can count apart, plus slot 0. */
+#define SVR_MAX_STATS_SLOTS 256
 
 #include "svr_punt.h"
 

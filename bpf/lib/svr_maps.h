@@ -51,7 +51,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SVR_MAX_IFINDEX);
+	__uint(max_entries, SVR_MAX_STATS_SLOTS);
 	__type(key, __u32);
 	__type(value, struct svr_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -315,7 +315,9 @@ static __always_inline bool svr_tc_set_dscp(struct __sk_buff *skb, const struct 
 
 static __always_inline void svr_tc_count(struct __sk_buff *skb, bool dscp_marked)
 {
-	__u32 slot = skb->ifindex < SVR_MAX_IFINDEX ? skb->ifindex : 0;
+	__u32 ifindex = skb->ifindex;
+	struct svr_iface *iface = bpf_map_lookup_elem(&ifaces, &ifindex);
+	__u32 slot = iface && iface->stats_slot < SVR_MAX_STATS_SLOTS ? iface->stats_slot : 0;
 	struct svr_stats *st = bpf_map_lookup_elem(&stats, &slot);
 
 	if (!st)

@@ -74,6 +74,7 @@ struct svr_run {
 	__u32 ifindex;
 	__u32 frame_len;  /* as received: counters and session bytes */
 	__u32 punt_index; /* xsks slot of this interface and rx queue */
+	__u32 stats_slot; /* the interface's slot in stats; 0 until its iface entry is read */
 };
 
 /* `len` bytes of the frame at `off`, or NULL when the frame is shorter. */
@@ -93,8 +94,7 @@ static __always_inline void *svr_at(struct xdp_md *ctx, __u32 off, __u32 len)
 
 static __always_inline void svr_count(struct svr_run *run, __u32 verdict, __u32 reason)
 {
-	__u32 slot = run->ifindex < SVR_MAX_IFINDEX ? run->ifindex : 0;
-	struct svr_stats *stats_slot = bpf_map_lookup_elem(&stats, &slot);
+	struct svr_stats *stats_slot = bpf_map_lookup_elem(&stats, &run->stats_slot);
 
 	if (!stats_slot || verdict >= SVR_VERDICT_MAX)
 		return;
@@ -141,8 +141,7 @@ static __always_inline int svr_exit(struct xdp_md *ctx, struct svr_run *run, int
 
 	if (outcome == SVR_FORWARD) {
 		/* The hit path's exit: counted by verdict only, no reason. */
-		__u32 slot = run->ifindex < SVR_MAX_IFINDEX ? run->ifindex : 0;
-		struct svr_stats *stats_slot = bpf_map_lookup_elem(&stats, &slot);
+		struct svr_stats *stats_slot = bpf_map_lookup_elem(&stats, &run->stats_slot);
 
 		if (stats_slot) {
 			stats_slot->verdict_packets[SVR_VERDICT_FORWARD]++;
@@ -1068,7 +1067,11 @@ static __always_inline int svr_process(struct xdp_md *ctx, struct svr_run *run)
 	int outcome;
 
 	iface = bpf_map_lookup_elem(&ifaces, &run->ifindex);
-	if (!iface || !(iface->flags & SVR_IFACE_F_ROUTER))
+	if (!iface)
+		return SVR_PASS(UNCONFIGURED);
+	if (iface->stats_slot < SVR_MAX_STATS_SLOTS)
+		run->stats_slot = iface->stats_slot;
+	if (!(iface->flags & SVR_IFACE_F_ROUTER))
 		return SVR_PASS(UNCONFIGURED);
 	queue = ctx->rx_queue_index;
 	if (queue >= iface->punt_queue_count)

@@ -56,6 +56,7 @@ static_assert(offsetof(svr_session_value, bytes) == 104);
 static_assert(sizeof(svr_iface) == 16);
 static_assert(offsetof(svr_iface, punt_queue_base) == 4);
 static_assert(offsetof(svr_iface, punt_queue_count) == 8);
+static_assert(offsetof(svr_iface, stats_slot) == 12);
 static_assert(offsetof(svr_local_addr, waypoint_port_min) == 4);
 static_assert(offsetof(svr_local_addr, waypoint_port_max) == 6);
 // PuntSocket reads the metadata from the bytes right before the frame.

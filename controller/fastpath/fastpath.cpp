@@ -10,6 +10,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -241,6 +242,28 @@ Result<std::uint32_t> allocatePuntSlots(const Ifaces& ifaces, std::uint32_t ifin
     }
     return Error{std::make_error_code(std::errc::no_space_on_device),
                  fmt::format("no {} free punt slots left in xsks (capacity {})", count, capacity)};
+}
+
+// The lowest stats slot no other router interface holds (slot 0 is the shared one).
+Result<std::uint32_t> allocateStatsSlot(const Ifaces& ifaces, std::uint32_t ifindex,
+                                        std::uint32_t capacity)
+{
+    auto used = ifaces.routerInterfaces();
+    if (!used) {
+        return used.error();
+    }
+    const std::uint32_t slots = std::min<std::uint32_t>(capacity, SVR_MAX_STATS_SLOTS);
+    for (std::uint32_t slot = 1; slot < slots; ++slot) {
+        const bool taken = std::any_of(used->begin(), used->end(), [&](const auto& other) {
+            return other.first != ifindex && other.second.stats_slot == slot;
+        });
+        if (!taken) {
+            return slot;
+        }
+    }
+    return Error{std::make_error_code(std::errc::no_space_on_device),
+                 fmt::format("no free slot left in the stats map: {} router interfaces at most",
+                             slots - 1)};
 }
 
 std::string xdpModeName(std::uint32_t ifindex, std::uint32_t* programId)
@@ -487,6 +510,18 @@ Status FastPath::attach(const std::string& ifname, XdpMode mode)
         }
         iface.punt_queue_base = *base;
         iface.punt_queue_count = queues;
+    }
+    if (!(iface.flags & SVR_IFACE_F_ROUTER) || iface.stats_slot == 0) {
+        // Counters stay with an interface across re-attaches; a new one starts from zero.
+        auto slot = allocateStatsSlot(ifaces, ifindex,
+                                      bpf_map__max_entries(impl_->xdp->maps.stats));
+        if (!slot) {
+            return slot.error();
+        }
+        if (Status cleared = StatsTable(fds.stats, fds.ifaces).clearSlot(*slot); !cleared) {
+            return cleared;
+        }
+        iface.stats_slot = *slot;
     }
     iface.flags |= SVR_IFACE_F_ROUTER;
     if (Status set = ifaces.set(ifindex, iface); !set) {

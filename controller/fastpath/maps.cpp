@@ -316,11 +316,34 @@ Result<std::uint32_t> SessionTable::capacity() const
 
 Result<svr_stats> StatsTable::read(std::uint32_t ifindex) const
 {
+    std::uint32_t slot = 0;
+    svr_iface iface{};
+    if (ifindex < SVR_MAX_IFINDEX && bpf_map_lookup_elem(ifacesFd_, &ifindex, &iface) == 0 &&
+        iface.stats_slot < SVR_MAX_STATS_SLOTS) {
+        slot = iface.stats_slot;
+    }
+    return readSlot(slot);
+}
+
+Status StatsTable::clearSlot(std::uint32_t slot)
+{
     const int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0) {
         return Error::fromErrno(-cpus, "count possible CPUs");
     }
-    const std::uint32_t slot = ifindex < SVR_MAX_IFINDEX ? ifindex : 0;
+    const std::vector<svr_stats> zeros(static_cast<std::size_t>(cpus));
+    if (bpf_map_update_elem(fd_, &slot, zeros.data(), BPF_ANY) != 0) {
+        return Error::fromErrno(errno, fmt::format("clear stats[{}]", slot));
+    }
+    return {};
+}
+
+Result<svr_stats> StatsTable::readSlot(std::uint32_t slot) const
+{
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) {
+        return Error::fromErrno(-cpus, "count possible CPUs");
+    }
     std::vector<svr_stats> perCpu(static_cast<std::size_t>(cpus));
     if (bpf_map_lookup_elem(fd_, &slot, perCpu.data()) != 0) {
         return Error::fromErrno(errno, fmt::format("read stats[{}]", slot));
@@ -335,11 +358,11 @@ Result<svr_stats> StatsTable::read(std::uint32_t ifindex) const
 Result<svr_stats> StatsTable::total() const
 {
     svr_stats sum{};
-    for (std::uint32_t slot = 0; slot < SVR_MAX_IFINDEX; ++slot) {
-        auto one = read(slot);
+    for (std::uint32_t slot = 0; slot < SVR_MAX_STATS_SLOTS; ++slot) {
+        auto one = readSlot(slot);
         if (!one) {
             if (one.error().code == std::errc::no_such_file_or_directory) {
-                break; // a map resized below SVR_MAX_IFINDEX
+                break; // a map smaller than SVR_MAX_STATS_SLOTS
             }
             return one.error();
         }
@@ -371,19 +394,31 @@ Status Ifaces::set(std::uint32_t ifindex, const svr_iface& iface)
 Result<std::vector<std::pair<std::uint32_t, svr_iface>>> Ifaces::routerInterfaces() const
 {
     std::vector<std::pair<std::uint32_t, svr_iface>> found;
-    for (std::uint32_t ifindex = 1; ifindex < SVR_MAX_IFINDEX; ++ifindex) {
-        auto iface = get(ifindex);
-        if (!iface) {
-            if (iface.error().code == std::errc::no_such_file_or_directory) {
-                break;
+    constexpr std::uint32_t kChunk = 4096;
+    std::vector<std::uint32_t> indexes(kChunk);
+    std::vector<svr_iface> values(kChunk);
+    std::uint32_t batchToken = 0; // arrays use the next index as the cursor
+    bool first = true;
+    for (;;) {
+        __u32 count = kChunk;
+        std::uint32_t nextToken = 0;
+        const int rc = bpf_map_lookup_batch(fd_, first ? nullptr : &batchToken, &nextToken,
+                                            indexes.data(), values.data(), &count, nullptr);
+        const int err = rc != 0 ? errno : 0;
+        if (rc != 0 && err != ENOENT) {
+            return Error::fromErrno(err, "batch read ifaces");
+        }
+        for (std::uint32_t i = 0; i < count; ++i) {
+            if (indexes[i] != 0 && (values[i].flags & SVR_IFACE_F_ROUTER)) {
+                found.emplace_back(indexes[i], values[i]);
             }
-            return iface.error();
         }
-        if (iface->flags & SVR_IFACE_F_ROUTER) {
-            found.emplace_back(ifindex, *iface);
+        if (err == ENOENT) {
+            return found;
         }
+        batchToken = nextToken;
+        first = false;
     }
-    return found;
 }
 
 // ---- LocalAddrs

@@ -81,14 +81,20 @@ private:
 
 class StatsTable {
 public:
-    explicit StatsTable(int fd) : fd_(fd) {}
-    // Sum over CPUs of stats[ifindex] (ifindexes >= SVR_MAX_IFINDEX share slot 0).
+    StatsTable(int statsFd, int ifacesFd) : fd_(statsFd), ifacesFd_(ifacesFd) {}
+    // Sum over CPUs of the interface's stats slot (svr_iface.stats_slot; an interface without
+    // one reads the shared slot 0).
     Result<svr_stats> read(std::uint32_t ifindex) const;
+    // Sum over CPUs of one slot.
+    Result<svr_stats> readSlot(std::uint32_t slot) const;
+    // Zeroes one slot on every CPU (a slot handed to another interface).
+    Status clearSlot(std::uint32_t slot);
     // Sum over every slot.
     Result<svr_stats> total() const;
 
 private:
     int fd_;
+    int ifacesFd_;
 };
 
 class Ifaces {
@@ -97,7 +103,7 @@ public:
     Result<svr_iface> get(std::uint32_t ifindex) const;
     Status set(std::uint32_t ifindex, const svr_iface& iface);
     Status clear(std::uint32_t ifindex) { return set(ifindex, svr_iface{}); }
-    // Interfaces marked SVR_IFACE_F_ROUTER.
+    // Interfaces marked SVR_IFACE_F_ROUTER (one batch read of the whole array).
     Result<std::vector<std::pair<std::uint32_t, svr_iface>>> routerInterfaces() const;
 
 private:

@@ -123,10 +123,12 @@ int runAttach(const AttachArgs& args)
         return fail(now.error());
     }
     for (const fp::AttachedInterface& one : *now) {
-        fmt::print("attached {} ifindex {}: xdp {} (prog id {}), tc egress, punt slots {}..{}\n",
+        fmt::print("attached {} ifindex {}: xdp {} (prog id {}), tc egress, punt slots {}..{}, "
+                   "stats slot {}\n",
                    one.name, one.ifindex, one.xdpMode, one.xdpProgramId,
                    one.iface.punt_queue_base,
-                   one.iface.punt_queue_base + one.iface.punt_queue_count - 1);
+                   one.iface.punt_queue_base + one.iface.punt_queue_count - 1,
+                   one.iface.stats_slot);
     }
     return 0;
 }
@@ -202,7 +204,8 @@ int runStatus(const std::string& router, bool json)
                                   {"xdp_mode", one.xdpMode},
                                   {"xdp_program_id", one.xdpProgramId},
                                   {"punt_queue_base", one.iface.punt_queue_base},
-                                  {"punt_queue_count", one.iface.punt_queue_count}});
+                                  {"punt_queue_count", one.iface.punt_queue_count},
+                                  {"stats_slot", one.iface.stats_slot}});
         }
         const nlohmann::json status = {
             {"router", router},
@@ -218,9 +221,11 @@ int runStatus(const std::string& router, bool json)
         fmt::print("interfaces: none attached\n");
     }
     for (const auto& one : *attached) {
-        fmt::print("interface {} ifindex {}: xdp {} (prog id {}), punt slots {}..{}\n", one.name,
-                   one.ifindex, one.xdpMode, one.xdpProgramId, one.iface.punt_queue_base,
-                   one.iface.punt_queue_base + one.iface.punt_queue_count - 1);
+        fmt::print("interface {} ifindex {}: xdp {} (prog id {}), punt slots {}..{}, stats slot "
+                   "{}\n",
+                   one.name, one.ifindex, one.xdpMode, one.xdpProgramId, one.iface.punt_queue_base,
+                   one.iface.punt_queue_base + one.iface.punt_queue_count - 1,
+                   one.iface.stats_slot);
     }
     return 0;
 }
@@ -470,7 +475,7 @@ int runStats(const std::string& router, const std::string& ifname, bool json)
     if (!maps) {
         return fail(maps.error());
     }
-    fp::StatsTable stats(maps->fds().stats);
+    fp::StatsTable stats(maps->fds().stats, maps->fds().ifaces);
     std::vector<std::pair<std::string, std::uint32_t>> wanted;
     if (!ifname.empty()) {
         auto ifindex = fp::interfaceIndex(ifname);

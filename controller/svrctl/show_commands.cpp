@@ -543,7 +543,7 @@ int showStatsFromMaps(const CommonArgs& args)
     if (!attached) {
         return fail(attached.error().describe());
     }
-    fp::StatsTable stats(maps->fds().stats);
+    fp::StatsTable stats(maps->fds().stats, maps->fds().ifaces);
     Json out{{"router", args.router}, {"interfaces", Json::object()}};
     for (const auto& one : *attached) {
         auto read = stats.read(one.ifindex);

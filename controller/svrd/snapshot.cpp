@@ -109,7 +109,7 @@ std::shared_ptr<const Snapshot> takeSnapshot(const RouterState& state, const std
     snapshot->counters = state.counters.all();
     snapshot->sessionClasses = state.sessionClasses.all();
 
-    fastpath::StatsTable stats(state.maps.stats);
+    fastpath::StatsTable stats(state.maps.stats, state.maps.ifaces);
     for (const auto& [ifindex, port] : state.ports) {
         InterfaceSnapshot interface {
             .name = port.name, .ifindex = ifindex, .operUp = interfaceOperUp(port.name), .stats = {}

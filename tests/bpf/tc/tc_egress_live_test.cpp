@@ -132,6 +132,7 @@ protected:
                            "nud", "permanent"}));
         router_ifindex_ = if_nametoindex("tc0");
         ASSERT_NE(router_ifindex_, 0u);
+        setStatsSlot(*skel_, router_ifindex_, kStatsSlot);
 
         capture_ = UniqueFd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
         ASSERT_TRUE(capture_.valid()) << std::strerror(errno);
@@ -206,6 +207,7 @@ protected:
     std::unique_ptr<PrivateNetns> netns_;
     TcSkeleton skel_;
     std::uint32_t router_ifindex_ = 0;
+    static constexpr std::uint32_t kStatsSlot = 9; // tc0's, as attach would give it
     UniqueFd capture_;
     std::unique_ptr<EgressAttachment> attachment_;
 };
@@ -226,7 +228,7 @@ TEST_F(TcEgressLiveTest, Ipv4UdpFromTheRouterIsMarkedKeepingEcn)
     const svr_session_value value = readSession(*skel_, key);
     EXPECT_EQ(value.packets, 1u);
     EXPECT_EQ(value.bytes, frame->size());
-    const svr_stats counted = readStats(*skel_, router_ifindex_);
+    const svr_stats counted = readStats(*skel_, kStatsSlot);
     EXPECT_EQ(counted.tc_dscp_marked, 1u);
     EXPECT_GE(counted.tc_local_packets, 1u);
     EXPECT_GE(counted.tc_local_bytes, frame->size());
@@ -257,7 +259,7 @@ TEST_F(TcEgressLiveTest, Ipv6UdpFromTheRouterIsMarkedKeepingEcn)
     ASSERT_TRUE(frame) << "nothing left tc0";
     EXPECT_EQ(dsField(*frame), kDscpEf << 2 | 0x01);
     EXPECT_EQ(readSession(*skel_, key).packets, 1u);
-    EXPECT_EQ(readStats(*skel_, router_ifindex_).tc_dscp_marked, 1u);
+    EXPECT_EQ(readStats(*skel_, kStatsSlot).tc_dscp_marked, 1u);
 }
 
 TEST_F(TcEgressLiveTest, TcpSynFromTheRouterIsMarkedAndRecorded)
@@ -283,7 +285,7 @@ TEST_F(TcEgressLiveTest, TcpSynFromTheRouterIsMarkedAndRecorded)
     const svr_session_value value = readSession(*skel_, key);
     EXPECT_GE(value.packets, 1u); // SYN retransmits may have followed
     EXPECT_EQ(value.tcp_state, SVR_TCP_SEEN_SYN);
-    EXPECT_GE(readStats(*skel_, router_ifindex_).tc_dscp_marked, 1u);
+    EXPECT_GE(readStats(*skel_, kStatsSlot).tc_dscp_marked, 1u);
 }
 
 TEST_F(TcEgressLiveTest, TrafficWithoutSessionLeavesUnchanged)
@@ -296,7 +298,7 @@ TEST_F(TcEgressLiveTest, TrafficWithoutSessionLeavesUnchanged)
 
     EXPECT_EQ(dsField(*frame), 0x28);
     EXPECT_EQ(readSession(*skel_, v4Key(IPPROTO_UDP, 4000, 5000)).packets, 0u);
-    const svr_stats counted = readStats(*skel_, router_ifindex_);
+    const svr_stats counted = readStats(*skel_, kStatsSlot);
     EXPECT_EQ(counted.tc_dscp_marked, 0u);
     EXPECT_GE(counted.tc_local_packets, 1u);
 }

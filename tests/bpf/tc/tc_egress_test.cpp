@@ -95,6 +95,8 @@ protected:
         // The bpf and netns tiers run as root: a missing privilege is a failure, not a skip.
         ASSERT_EQ(err, 0) << "svr_tc__load: " << std::strerror(-err)
                           << " (needs CAP_BPF and CAP_NET_ADMIN: run as root)";
+        // lo is a router interface counting in a slot of its own number, as the cases read.
+        setStatsSlot(*skel_, kLoopbackIfindex, kLoopbackIfindex);
     }
 
     RunResult run(const Bytes& frame, const __sk_buff& ctx_in = {}, std::uint32_t repeat = 1)
@@ -154,7 +156,7 @@ protected:
     std::uint64_t tcPacketsAllSlots()
     {
         std::uint64_t packets = 0;
-        for (std::uint32_t slot = 0; slot < SVR_MAX_IFINDEX; ++slot) {
+        for (std::uint32_t slot = 0; slot < SVR_MAX_STATS_SLOTS; ++slot) {
             packets += stats(slot).tc_local_packets;
         }
         return packets;
@@ -730,8 +732,10 @@ protected:
     std::unique_ptr<PrivateNetns> netns_;
 };
 
-TEST_F(TcEgressNetnsTest, StatsSlotIsTheEgressIfindex)
+TEST_F(TcEgressNetnsTest, CountsInTheEgressInterfacesStatsSlot)
 {
+    constexpr std::uint32_t kSlot = 42;
+    setStatsSlot(*skel_, kSmallIfindex, kSlot);
     const Bytes in = v4Tcp(0);
     __sk_buff ctx{};
     ctx.ifindex = kSmallIfindex;
@@ -739,7 +743,19 @@ TEST_F(TcEgressNetnsTest, StatsSlotIsTheEgressIfindex)
     ASSERT_EQ(result.error, 0);
     EXPECT_EQ(result.ctx_out.ifindex, kSmallIfindex);
 
-    expectAccounted(in, 0, kSmallIfindex);
+    expectAccounted(in, 0, kSlot);
+    EXPECT_EQ(tcPacketsAllSlots(), 1u);
+}
+
+TEST_F(TcEgressNetnsTest, InterfaceWithoutAStatsSlotCountsInSlotZero)
+{
+    const Bytes in = v4Tcp(0);
+    __sk_buff ctx{};
+    ctx.ifindex = kSmallIfindex; // no ifaces entry: svr never attached it
+    RunResult result = run(in, ctx);
+    ASSERT_EQ(result.error, 0);
+
+    expectAccounted(in, 0, /*slot=*/0);
     EXPECT_EQ(tcPacketsAllSlots(), 1u);
 }
 

@@ -108,6 +108,18 @@ inline svr_session_value readSession(svr_tc& skel, const svr_session_key& key)
     return value;
 }
 
+// A router interface whose counters go to stats[slot], as attach gives it one.
+inline void setStatsSlot(svr_tc& skel, std::uint32_t ifindex, std::uint32_t slot)
+{
+    svr_iface iface{};
+    iface.flags = SVR_IFACE_F_ROUTER;
+    iface.punt_queue_count = 1;
+    iface.stats_slot = slot;
+    ASSERT_EQ(bpf_map__update_elem(skel.maps.ifaces, &ifindex, sizeof(ifindex), &iface,
+                                   sizeof(iface), BPF_ANY),
+              0);
+}
+
 // stats[slot] summed over the CPUs.
 inline svr_stats readStats(svr_tc& skel, std::uint32_t slot)
 {

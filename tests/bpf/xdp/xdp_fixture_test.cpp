@@ -1643,17 +1643,29 @@ TEST(XdpTestRun, KernelRefusesFramesShorterThanEthernet)
     EXPECT_EQ(program->stats().verdict_packets[SVR_VERDICT_DROP], 0u);
 }
 
-TEST(XdpStats, CountsInTheIngressInterfaceSlot)
+TEST(XdpStats, CountsInTheIngressInterfacesStatsSlot)
 {
     std::string error;
     auto program = XdpProgram::load({}, error);
     ASSERT_TRUE(program) << error;
-    // BPF_PROG_TEST_RUN needs a real device, so the slot-0 fallback for ifindexes beyond
-    // SVR_MAX_IFINDEX is not reachable here; check that lo counts in its own slot only.
-    program->setIface(kLoopbackIfindex, 0);
+    // BPF_PROG_TEST_RUN needs a real device, so ifindexes beyond SVR_MAX_IFINDEX are not
+    // reachable here (TcEgressNetnsTest covers them); lo counts in the slot its entry names.
+    constexpr std::uint32_t kSlot = 77;
+    program->setIface(kLoopbackIfindex, 0, 0, 1, kSlot);
     program->run(udp4Frame());
     EXPECT_EQ(program->stats(0).verdict_packets[SVR_VERDICT_PASS], 0u);
-    EXPECT_EQ(program->stats(kLoopbackIfindex).pass_packets[SVR_PASS_UNCONFIGURED], 1u);
+    EXPECT_EQ(program->stats(kLoopbackIfindex).verdict_packets[SVR_VERDICT_PASS], 0u);
+    EXPECT_EQ(program->stats(kSlot).pass_packets[SVR_PASS_UNCONFIGURED], 1u);
+}
+
+TEST(XdpStats, InterfaceWithoutAnEntryCountsInSlotZero)
+{
+    std::string error;
+    auto program = XdpProgram::load({}, error);
+    ASSERT_TRUE(program) << error;
+    program->run(udp4Frame()); // lo has no ifaces entry: svr never attached it
+    EXPECT_EQ(program->stats(0).pass_packets[SVR_PASS_UNCONFIGURED], 1u);
+    EXPECT_EQ(program->stats(kLoopbackIfindex).verdict_packets[SVR_VERDICT_PASS], 0u);
 }
 
 } // namespace

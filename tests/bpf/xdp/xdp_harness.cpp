@@ -139,12 +139,13 @@ XdpProgram::~XdpProgram()
 }
 
 void XdpProgram::setIface(std::uint32_t ifindex, std::uint32_t flags, std::uint32_t punt_base,
-                          std::uint32_t punt_count)
+                          std::uint32_t punt_count, std::optional<std::uint32_t> stats_slot)
 {
     svr_iface iface{};
     iface.flags = flags;
     iface.punt_queue_base = punt_base;
     iface.punt_queue_count = punt_count;
+    iface.stats_slot = stats_slot.value_or(ifindex < SVR_MAX_STATS_SLOTS ? ifindex : 0);
     check(bpf_map__update_elem(skel_->maps.ifaces, &ifindex, sizeof ifindex, &iface,
                                sizeof iface, BPF_ANY),
           "ifaces update");

@@ -65,8 +65,11 @@ public:
     XdpProgram(const XdpProgram&) = delete;
     XdpProgram& operator=(const XdpProgram&) = delete;
 
+    // The interface counts in stats slot `stats_slot`; by default the slot of its own number,
+    // so that stats(ifindex) reads it.
     void setIface(std::uint32_t ifindex, std::uint32_t flags, std::uint32_t punt_base = 0,
-                  std::uint32_t punt_count = 1);
+                  std::uint32_t punt_count = 1,
+                  std::optional<std::uint32_t> stats_slot = std::nullopt);
     void addSession(const svr_session_key& key, const svr_session_value& value);
     std::optional<svr_session_value> session(const svr_session_key& key) const;
     void addLocal(std::uint8_t family, std::span<const std::uint8_t> addr, std::uint32_t flags,

@@ -178,7 +178,7 @@ TEST(FastPathApi, StatsStartAtZero)
 {
     auto path = fp::FastPath::open(ephemeral());
     ASSERT_TRUE(path.ok()) << path.error().describe();
-    fp::StatsTable stats((*path)->maps().stats);
+    fp::StatsTable stats((*path)->maps().stats, (*path)->maps().ifaces);
     auto one = stats.read(1);
     auto total = stats.total();
     ASSERT_TRUE(one.ok()) << one.error().describe();
@@ -388,4 +388,62 @@ TEST(FastPathApi, UnknownInterfaceIsReported)
     auto attached = (*path)->attach("nosuchif0");
     ASSERT_FALSE(attached.ok());
     EXPECT_NE(attached.error().message.find("nosuchif0"), std::string::npos);
+}
+
+// Each router interface counts in a stats slot of its own, whatever its ifindex: an interface
+// numbered far past the old 4096-entry tables (a host with much interface churn) attaches and
+// counts apart; a slot outlives re-attaches and starts from zero when handed to another one.
+TEST(FastPathApi, StatsSlotsPerInterfaceWhateverTheIfindex)
+{
+    ASSERT_NO_FATAL_FAILURE(enterPrivateNetns());
+    ASSERT_EQ(std::system("ip link add vbig0 index 60000 type veth peer name vbig1 && "
+                          "ip link set vbig0 up && ip link set vbig1 up"),
+              0);
+    auto path = fp::FastPath::open(ephemeral());
+    ASSERT_TRUE(path.ok()) << path.error().describe();
+    const fp::MapFds maps = (*path)->maps();
+    fp::Ifaces ifaces(maps.ifaces);
+    fp::StatsTable stats(maps.stats, maps.ifaces);
+    const std::uint32_t vapi0 = *fp::interfaceIndex("vapi0");
+    ASSERT_EQ(*fp::interfaceIndex("vbig0"), 60000u);
+
+    ASSERT_TRUE((*path)->attach("vapi0").ok());
+    auto big = (*path)->attach("vbig0");
+    ASSERT_TRUE(big.ok()) << big.error().describe();
+    const std::uint32_t slotA = ifaces.get(vapi0)->stats_slot;
+    const std::uint32_t slotBig = ifaces.get(60000)->stats_slot;
+    EXPECT_GE(slotA, 1u);
+    EXPECT_GE(slotBig, 1u);
+    EXPECT_NE(slotA, slotBig);
+
+    // Traffic into vbig0 (ARP requests from its peer, unanswered) counts in its slot only.
+    ASSERT_EQ(std::system("ip addr add 192.0.2.1/24 dev vbig1 && "
+                          "(ping -c 2 -W 1 192.0.2.99 >/dev/null 2>&1 || true)"),
+              0);
+    const std::uint64_t bigPackets = stats.read(60000)->verdict_packets[SVR_VERDICT_PASS] +
+                                     stats.read(60000)->verdict_packets[SVR_VERDICT_DROP] +
+                                     stats.read(60000)->verdict_packets[SVR_VERDICT_PUNT];
+    EXPECT_GE(bigPackets, 1u);
+    EXPECT_EQ(stats.readSlot(0)->verdict_packets[SVR_VERDICT_PUNT], 0u);
+    const svr_stats ofA = *stats.read(vapi0);
+    EXPECT_EQ(ofA.verdict_packets[SVR_VERDICT_PUNT] + ofA.verdict_packets[SVR_VERDICT_DROP], 0u);
+
+    // Re-attaching keeps the slot and its counters.
+    ASSERT_TRUE((*path)->attach("vbig0").ok());
+    EXPECT_EQ(ifaces.get(60000)->stats_slot, slotBig);
+    EXPECT_GE(stats.readSlot(slotBig)->verdict_packets[SVR_VERDICT_PASS] +
+                  stats.readSlot(slotBig)->verdict_packets[SVR_VERDICT_DROP] +
+                  stats.readSlot(slotBig)->verdict_packets[SVR_VERDICT_PUNT],
+              bigPackets);
+
+    // Detached, its slot is free; the next interface takes it, counting from zero.
+    ASSERT_TRUE((*path)->detach("vbig0").ok());
+    EXPECT_EQ(ifaces.get(60000)->stats_slot, 0u);
+    ASSERT_TRUE((*path)->attach("vapi1").ok());
+    const std::uint32_t vapi1 = *fp::interfaceIndex("vapi1");
+    EXPECT_EQ(ifaces.get(vapi1)->stats_slot, slotBig);
+    const svr_stats fresh = *stats.read(vapi1);
+    EXPECT_EQ(fresh.verdict_packets[SVR_VERDICT_PASS] + fresh.verdict_packets[SVR_VERDICT_DROP] +
+                  fresh.verdict_packets[SVR_VERDICT_PUNT],
+              0u);
 }
