@@ -19,10 +19,6 @@
 namespace svr::test {
 namespace {
 
-const MacAddr kRouterMac = mac("02:00:00:00:00:aa");
-const MacAddr kClientMac = mac("02:00:00:00:00:01");
-const MacAddr kNextHopMac = mac("02:00:00:00:00:bb");
-const MacAddr kEgressMac = mac("02:00:00:00:00:cc"); // the veth device's MAC
 const char* const kDevice = "svrfib0";
 
 const Ipv4Addr kClient4 = ipv4("10.0.0.1");

@@ -19,10 +19,6 @@
 namespace svr::test {
 namespace {
 
-const MacAddr kRouterMac = mac("02:00:00:00:00:aa");
-const MacAddr kClientMac = mac("02:00:00:00:00:01");
-const MacAddr kNextHopMac = mac("02:00:00:00:00:bb");
-const MacAddr kEgressMac = mac("02:00:00:00:00:cc");
 
 // Client -> server through the router, which NATs the client (source) to kNat and the server
 // (destination) to kServerNat.
@@ -106,18 +102,6 @@ svr_session_value natValue6()
     return makeValue(kNat6, kNatPort, kServerNat6, kServerNatPort);
 }
 
-PacketBuilder fromClient()
-{
-    PacketBuilder builder;
-    builder.eth(kRouterMac, kClientMac);
-    return builder;
-}
-PacketBuilder toNextHop()
-{
-    PacketBuilder builder;
-    builder.eth(kNextHopMac, kEgressMac);
-    return builder;
-}
 
 using Setup = std::function<void(XdpProgram&)>;
 using After = std::function<void(const XdpProgram&, const RunResult&)>;
@@ -1342,89 +1326,18 @@ std::vector<Case> allCases()
     return cases;
 }
 
-unsigned reasonCount(const svr_stats& stats, svr_verdict verdict, unsigned reason)
-{
-    switch (verdict) {
-    case SVR_VERDICT_DROP:
-        return reason < SVR_DROP_REASON_MAX ? static_cast<unsigned>(stats.drop_packets[reason]) : 0;
-    case SVR_VERDICT_PASS:
-        return reason < SVR_PASS_REASON_MAX ? static_cast<unsigned>(stats.pass_packets[reason]) : 0;
-    case SVR_VERDICT_PUNT:
-        return reason < SVR_PUNT_REASON_MAX ? static_cast<unsigned>(stats.punt_packets[reason]) : 0;
-    default:
-        return 0;
-    }
-}
+static_assert(kTxIfindex == kLoopbackIfindex); // XdpCaseTest's tx port
 
-std::uint64_t allReasons(const svr_stats& stats)
-{
-    std::uint64_t total = 0;
-    for (auto n : stats.drop_packets) {
-        total += n;
-    }
-    for (auto n : stats.pass_packets) {
-        total += n;
-    }
-    for (auto n : stats.punt_packets) {
-        total += n;
-    }
-    return total;
-}
-
-// Non-zero counters, for failure messages.
-std::string describe(const svr_stats& stats)
-{
-    std::string out;
-    auto add = [&out](const char* what, std::size_t i, std::uint64_t n) {
-        if (n != 0) {
-            out += std::string(what) + "[" + std::to_string(i) + "]=" + std::to_string(n) + " ";
-        }
-    };
-    for (std::size_t i = 0; i < SVR_VERDICT_MAX; ++i) {
-        add("verdict", i, stats.verdict_packets[i]);
-    }
-    for (std::size_t i = 0; i < SVR_DROP_REASON_MAX; ++i) {
-        add("drop", i, stats.drop_packets[i]);
-    }
-    for (std::size_t i = 0; i < SVR_PASS_REASON_MAX; ++i) {
-        add("pass", i, stats.pass_packets[i]);
-    }
-    for (std::size_t i = 0; i < SVR_PUNT_REASON_MAX; ++i) {
-        add("punt", i, stats.punt_packets[i]);
-    }
-    return out;
-}
-
-class XdpFixtureTest : public ::testing::TestWithParam<Case> {
-protected:
-    void SetUp() override
-    {
-        std::string error;
-        program_ = XdpProgram::load({}, error);
-        ASSERT_TRUE(program_) << error;
-        program_->setIface(kLoopbackIfindex, SVR_IFACE_F_ROUTER, 0, 1);
-        program_->addTxPort(kTxIfindex);
-    }
-
-    std::unique_ptr<XdpProgram> program_;
-    std::unique_ptr<PuntSocket> socket_;
-};
+class XdpFixtureTest : public XdpCaseTest<Case> {};
 
 TEST_P(XdpFixtureTest, Run)
 {
     const Case& c = GetParam();
     if (c.punt_socket) {
-        std::string error;
-        int error_code = 0;
-        socket_ = PuntSocket::create(error, error_code);
-        if (!socket_) {
-            if (error_code == EAFNOSUPPORT || error_code == EOPNOTSUPP ||
-                error_code == EPROTONOSUPPORT) {
-                GTEST_SKIP() << "kernel lacks AF_XDP (CONFIG_XDP_SOCKETS): " << error;
-            }
-            FAIL() << "cannot bind an AF_XDP copy-mode socket to lo: " << error;
+        ASSERT_NO_FATAL_FAILURE(bindPuntSocket());
+        if (IsSkipped()) {
+            return;
         }
-        program_->addPuntSocket(0, socket_->fd());
     }
     if (c.setup) {
         c.setup(*program_);
@@ -1432,25 +1345,9 @@ TEST_P(XdpFixtureTest, Run)
 
     const RunResult result = program_->run(c.input);
 
-    EXPECT_EQ(result.action, c.action);
-    const Bytes& expected = c.output.empty() ? c.input : c.output;
-    EXPECT_EQ(result.frame, expected) << "expected vs actual:\n" << hexDiff(expected, result.frame);
-    if (c.verdict == SVR_VERDICT_FORWARD || !c.output.empty()) {
-        EXPECT_EQ(checksumErrors(result.frame), "") << hexDump(result.frame);
-    }
-
-    const svr_stats stats = program_->stats();
-    SCOPED_TRACE("counters: " + describe(stats));
-    for (unsigned v = 0; v < SVR_VERDICT_MAX; ++v) {
-        EXPECT_EQ(stats.verdict_packets[v], v == c.verdict ? 1u : 0u) << "verdict " << v;
-        EXPECT_EQ(stats.verdict_bytes[v], v == c.verdict ? c.input.size() : 0u) << "verdict " << v;
-    }
-    if (c.verdict == SVR_VERDICT_FORWARD) {
-        EXPECT_EQ(allReasons(stats), 0u);
-    } else {
-        EXPECT_EQ(reasonCount(stats, c.verdict, c.reason), 1u) << "reason " << c.reason;
-        EXPECT_EQ(allReasons(stats), 1u);
-    }
+    expectOutput(result, c.action, c.input, c.output,
+                 c.verdict == SVR_VERDICT_FORWARD || !c.output.empty());
+    expectCountedOnce(program_->stats(), c.verdict, c.reason, c.input.size());
 
     if (c.verdict == SVR_VERDICT_PUNT) {
         ASSERT_EQ(result.metadata.size(), sizeof(svr_punt_meta)) << hexDump(result.metadata);

@@ -14,6 +14,8 @@
 #include "svr_config.h" // the skeleton names struct svr_xdp_config without including it
 #include "svr_xdp.skel.h"
 
+#include <gtest/gtest.h>
+
 namespace svr::test {
 
 namespace {
@@ -246,6 +248,109 @@ svr_stats XdpProgram::stats(std::uint32_t slot) const
         }
     }
     return total;
+}
+
+PacketBuilder fromClient()
+{
+    PacketBuilder builder;
+    builder.eth(kRouterMac, kClientMac);
+    return builder;
+}
+
+PacketBuilder toNextHop()
+{
+    PacketBuilder builder;
+    builder.eth(kNextHopMac, kEgressMac);
+    return builder;
+}
+
+std::unique_ptr<PuntSocket> openPuntSocket(std::string& why, bool& kernel_lacks_af_xdp)
+{
+    std::string error;
+    int error_code = 0;
+    auto socket = PuntSocket::create(error, error_code);
+    kernel_lacks_af_xdp = !socket && (error_code == EAFNOSUPPORT || error_code == EOPNOTSUPP ||
+                                      error_code == EPROTONOSUPPORT);
+    if (!socket) {
+        why = kernel_lacks_af_xdp ? "kernel lacks AF_XDP (CONFIG_XDP_SOCKETS): " + error
+                                  : "cannot bind an AF_XDP copy-mode socket to lo: " + error;
+    }
+    return socket;
+}
+
+std::uint64_t reasonCount(const svr_stats& stats, svr_verdict verdict, unsigned reason)
+{
+    switch (verdict) {
+    case SVR_VERDICT_DROP: return reason < SVR_DROP_REASON_MAX ? stats.drop_packets[reason] : 0;
+    case SVR_VERDICT_PASS: return reason < SVR_PASS_REASON_MAX ? stats.pass_packets[reason] : 0;
+    case SVR_VERDICT_PUNT: return reason < SVR_PUNT_REASON_MAX ? stats.punt_packets[reason] : 0;
+    default: return 0;
+    }
+}
+
+std::uint64_t allReasons(const svr_stats& stats)
+{
+    std::uint64_t total = 0;
+    for (auto n : stats.drop_packets) {
+        total += n;
+    }
+    for (auto n : stats.pass_packets) {
+        total += n;
+    }
+    for (auto n : stats.punt_packets) {
+        total += n;
+    }
+    return total;
+}
+
+std::string describe(const svr_stats& stats)
+{
+    std::string out;
+    auto add = [&out](const char* what, std::size_t i, std::uint64_t n) {
+        if (n != 0) {
+            out += std::string(what) + "[" + std::to_string(i) + "]=" + std::to_string(n) + " ";
+        }
+    };
+    for (std::size_t i = 0; i < SVR_VERDICT_MAX; ++i) {
+        add("verdict", i, stats.verdict_packets[i]);
+    }
+    for (std::size_t i = 0; i < SVR_DROP_REASON_MAX; ++i) {
+        add("drop", i, stats.drop_packets[i]);
+    }
+    for (std::size_t i = 0; i < SVR_PASS_REASON_MAX; ++i) {
+        add("pass", i, stats.pass_packets[i]);
+    }
+    for (std::size_t i = 0; i < SVR_PUNT_REASON_MAX; ++i) {
+        add("punt", i, stats.punt_packets[i]);
+    }
+    return out;
+}
+
+void expectCountedOnce(const svr_stats& stats, svr_verdict verdict, unsigned reason,
+                       std::size_t frame_bytes)
+{
+    SCOPED_TRACE("counters: " + describe(stats));
+    for (unsigned v = 0; v < SVR_VERDICT_MAX; ++v) {
+        EXPECT_EQ(stats.verdict_packets[v], v == verdict ? 1u : 0u) << "verdict " << v;
+        EXPECT_EQ(stats.verdict_bytes[v], v == verdict ? frame_bytes : 0u) << "verdict " << v;
+    }
+    if (verdict == SVR_VERDICT_FORWARD) {
+        EXPECT_EQ(allReasons(stats), 0u);
+    } else {
+        EXPECT_EQ(reasonCount(stats, verdict, reason), 1u) << "reason " << reason;
+        EXPECT_EQ(allReasons(stats), 1u);
+    }
+}
+
+void expectOutput(const RunResult& result, int action, const Bytes& input, const Bytes& output,
+                  bool rewritten)
+{
+    EXPECT_EQ(result.action, action);
+    const Bytes& expected = output.empty() ? input : output;
+    EXPECT_EQ(result.frame, expected) << "expected vs actual:\n" << hexDiff(expected, result.frame);
+    if (rewritten) {
+        EXPECT_EQ(checksumErrors(result.frame), "") << hexDump(result.frame);
+    }
 }
 
 } // namespace svr::test

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "packet_builder.hpp"
 #include "svr_iface.h"
 #include "svr_session.h"
@@ -32,6 +34,15 @@ struct RunResult {
     Bytes metadata;  // XDP metadata in front of the frame (punts)
 };
 
+// The fixtures' link layer: frames come from the client to the router's MAC and leave from
+// the egress interface's MAC to the next hop.
+inline const MacAddr kRouterMac = mac("02:00:00:00:00:aa");
+inline const MacAddr kClientMac = mac("02:00:00:00:00:01");
+inline const MacAddr kNextHopMac = mac("02:00:00:00:00:bb");
+inline const MacAddr kEgressMac = mac("02:00:00:00:00:cc");
+PacketBuilder fromClient();
+PacketBuilder toNextHop();
+
 // A bound AF_XDP socket on lo queue 0 in copy mode, without loading any XDP program.
 class PuntSocket {
 public:
@@ -51,6 +62,26 @@ private:
     struct Rings;
     std::unique_ptr<Rings> rings_;
 };
+
+// An AF_XDP socket for the punt cases, or null with `why` set; `kernel_lacks_af_xdp` when the
+// kernel has no AF_XDP at all, the one reason such a case may skip.
+std::unique_ptr<PuntSocket> openPuntSocket(std::string& why, bool& kernel_lacks_af_xdp);
+
+// Packets counted under a verdict's reason (0 for FORWARD, which has none).
+std::uint64_t reasonCount(const svr_stats& stats, svr_verdict verdict, unsigned reason);
+// Every reason counter summed.
+std::uint64_t allReasons(const svr_stats& stats);
+// The non-zero counters, for failure messages.
+std::string describe(const svr_stats& stats);
+
+// The program counted exactly one packet of frame_bytes: under `verdict`, and once more under
+// `reason` unless it forwarded.
+void expectCountedOnce(const svr_stats& stats, svr_verdict verdict, unsigned reason,
+                       std::size_t frame_bytes);
+// The action, and the frame out: `output`, or the input unchanged when `output` is empty;
+// checksums recomputed independently when `rewritten`.
+void expectOutput(const RunResult& result, int action, const Bytes& input, const Bytes& output,
+                  bool rewritten);
 
 struct XdpConfig {
     std::uint32_t dos_new_sessions_per_s = 0;
@@ -84,6 +115,40 @@ public:
 private:
     XdpProgram() = default;
     svr_xdp* skel_ = nullptr;
+};
+
+// Base of the table-driven fixtures: the program loaded with lo as its router interface and
+// tx port, and a punt socket bound on demand.
+template <typename Case>
+class XdpCaseTest : public ::testing::TestWithParam<Case> {
+protected:
+    void SetUp() override
+    {
+        std::string error;
+        program_ = XdpProgram::load({}, error);
+        ASSERT_TRUE(program_) << error;
+        program_->setIface(kLoopbackIfindex, SVR_IFACE_F_ROUTER, 0, 1);
+        program_->addTxPort(kLoopbackIfindex);
+    }
+
+    // Binds the punt socket into xsks slot 0; skips the case only when the kernel has no
+    // AF_XDP. The caller returns when this->IsSkipped().
+    void bindPuntSocket()
+    {
+        std::string why;
+        bool kernel_lacks_af_xdp = false;
+        socket_ = openPuntSocket(why, kernel_lacks_af_xdp);
+        if (!socket_) {
+            if (kernel_lacks_af_xdp) {
+                GTEST_SKIP() << why;
+            }
+            FAIL() << why;
+        }
+        program_->addPuntSocket(0, socket_->fd());
+    }
+
+    std::unique_ptr<XdpProgram> program_;
+    std::unique_ptr<PuntSocket> socket_;
 };
 
 } // namespace svr::test

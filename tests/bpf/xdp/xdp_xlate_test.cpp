@@ -22,10 +22,6 @@
 namespace svr::test {
 namespace {
 
-const MacAddr kRouterMac = mac("02:00:00:00:00:aa");
-const MacAddr kClientMac = mac("02:00:00:00:00:01");
-const MacAddr kNextHopMac = mac("02:00:00:00:00:bb");
-const MacAddr kEgressMac = mac("02:00:00:00:00:cc");
 
 // The client's session (one family) and the waypoints it crosses the WAN with (the other).
 const Ipv4Addr kClient4 = ipv4("10.1.1.10");
@@ -80,18 +76,6 @@ svr_session_value xlateValue(std::span<const std::uint8_t> new_src, std::span<co
     return value;
 }
 
-PacketBuilder fromClient()
-{
-    PacketBuilder builder;
-    builder.eth(kRouterMac, kClientMac);
-    return builder;
-}
-PacketBuilder toNextHop()
-{
-    PacketBuilder builder;
-    builder.eth(kNextHopMac, kEgressMac);
-    return builder;
-}
 
 struct XlateCase {
     std::string name;
@@ -419,62 +403,23 @@ std::vector<XlateCase> allCases()
     return cases;
 }
 
-std::uint64_t reasonCount(const svr_stats& stats, svr_verdict verdict, unsigned reason)
-{
-    switch (verdict) {
-    case SVR_VERDICT_DROP: return reason < SVR_DROP_REASON_MAX ? stats.drop_packets[reason] : 0;
-    case SVR_VERDICT_PASS: return reason < SVR_PASS_REASON_MAX ? stats.pass_packets[reason] : 0;
-    case SVR_VERDICT_PUNT: return reason < SVR_PUNT_REASON_MAX ? stats.punt_packets[reason] : 0;
-    default: return 0;
-    }
-}
-
-class XdpXlateTest : public ::testing::TestWithParam<XlateCase> {
-protected:
-    void SetUp() override
-    {
-        std::string error;
-        program_ = XdpProgram::load({}, error);
-        ASSERT_TRUE(program_) << error;
-        program_->setIface(kLoopbackIfindex, SVR_IFACE_F_ROUTER, 0, 1);
-        program_->addTxPort(kLoopbackIfindex);
-    }
-
-    std::unique_ptr<XdpProgram> program_;
-    std::unique_ptr<PuntSocket> socket_;
-};
+class XdpXlateTest : public XdpCaseTest<XlateCase> {};
 
 TEST_P(XdpXlateTest, Run)
 {
     const XlateCase& c = GetParam();
     if (c.punt_socket) {
-        std::string error;
-        int error_code = 0;
-        socket_ = PuntSocket::create(error, error_code);
-        if (!socket_ && (error_code == EAFNOSUPPORT || error_code == EOPNOTSUPP ||
-                         error_code == EPROTONOSUPPORT)) {
-            GTEST_SKIP() << "kernel lacks AF_XDP (CONFIG_XDP_SOCKETS): " << error;
+        ASSERT_NO_FATAL_FAILURE(bindPuntSocket());
+        if (IsSkipped()) {
+            return;
         }
-        ASSERT_TRUE(socket_) << "cannot bind an AF_XDP copy-mode socket to lo: " << error;
-        program_->addPuntSocket(0, socket_->fd());
     }
     program_->addSession(c.key, c.value);
 
     const RunResult result = program_->run(c.input);
 
-    EXPECT_EQ(result.action, c.action);
-    const Bytes& expected = c.output.empty() ? c.input : c.output;
-    EXPECT_EQ(result.frame, expected) << "expected vs actual:\n" << hexDiff(expected, result.frame);
-    if (!c.output.empty()) {
-        EXPECT_EQ(checksumErrors(result.frame), "") << hexDump(result.frame);
-    }
-    const svr_stats stats = program_->stats();
-    for (unsigned v = 0; v < SVR_VERDICT_MAX; ++v) {
-        EXPECT_EQ(stats.verdict_packets[v], v == c.verdict ? 1u : 0u) << "verdict " << v;
-    }
-    if (c.verdict != SVR_VERDICT_FORWARD) {
-        EXPECT_EQ(reasonCount(stats, c.verdict, c.reason), 1u) << "reason " << c.reason;
-    }
+    expectOutput(result, c.action, c.input, c.output, !c.output.empty());
+    expectCountedOnce(program_->stats(), c.verdict, c.reason, c.input.size());
     const auto entry = program_->session(c.key);
     ASSERT_TRUE(entry.has_value());
     if (c.verdict == SVR_VERDICT_FORWARD) {
