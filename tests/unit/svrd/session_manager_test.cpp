@@ -195,15 +195,20 @@ TEST(Aging, ReservingRoomKeepsTheScheduledChecksInDeadlineOrder)
     EXPECT_EQ(schedule.takeDue(kNow + 10 * kSecond), (std::vector<std::uint64_t>{1, 2, 3}));
 }
 
+SessionRecord recordOf(std::uint64_t id, const std::vector<SessionEntry>& entries)
+{
+    SessionRecord record;
+    record.id = id;
+    record.forward = entries[0].key;
+    record.reverse = entries[1].key;
+    return record;
+}
+
 TEST(SessionIndexTest, ReservingRoomKeepsTheIndexedSessions)
 {
     SessionIndex index;
     const auto entries = pair(7, IPPROTO_UDP, 30, 0, 0);
-    SessionRecord record;
-    record.id = 7;
-    record.forward = entries[0].key;
-    record.reverse = entries[1].key;
-    index.add(record);
+    index.add(recordOf(7, entries));
     index.reserve(65536);
     ASSERT_NE(index.find(7), nullptr);
     ASSERT_NE(index.findByKey(entries[1].key), nullptr);
@@ -215,10 +220,7 @@ TEST(SessionIndexTest, FindsBothDirectionsAndForgetsThemTogether)
 {
     SessionIndex index;
     const auto entries = pair(42, IPPROTO_TCP, 1800, 0, 0);
-    SessionRecord record;
-    record.id = 42;
-    record.forward = entries[0].key;
-    record.reverse = entries[1].key;
+    SessionRecord record = recordOf(42, entries);
     record.nat = NatLease{*svr::config::IpAddress::parse("203.0.113.1"), 20000};
     index.add(record);
     ASSERT_NE(index.findByKey(entries[0].key), nullptr);
