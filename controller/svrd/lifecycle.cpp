@@ -226,14 +226,7 @@ Result<std::size_t> adoptSessions(RouterState& state)
         state.aging.schedule(record.id, 0); // checked on the first tick
         ++adopted;
     }
-    // Past every adopted id of svrd's own range (hand-installed ones sit above it).
-    std::uint64_t highestOwn = 0;
-    for (const auto& [id, record] : state.sessions.sessions()) {
-        if (id < SVR_SESSION_ID_MANUAL_BASE) {
-            highestOwn = std::max(highestOwn, id);
-        }
-    }
-    state.nextSessionId = std::max(state.nextSessionId, highestOwn + 1);
+    state.nextSessionId = std::max(state.nextSessionId, state.sessions.highestOwnId() + 1);
     state.counters.add("sessions.adopted", adopted);
     return adopted;
 }

@@ -209,11 +209,13 @@ std::unordered_map<std::uint64_t, std::uint32_t> SessionIndex::notEstablishedTim
     return timeouts;
 }
 
-std::uint64_t SessionIndex::maxId() const
+std::uint64_t SessionIndex::highestOwnId() const
 {
     std::uint64_t highest = 0;
     for (const auto& [id, record] : sessions_) {
-        highest = std::max(highest, id);
+        if (id < SVR_SESSION_ID_MANUAL_BASE) {
+            highest = std::max(highest, id);
+        }
     }
     return highest;
 }

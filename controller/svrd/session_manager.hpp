@@ -156,7 +156,8 @@ public:
     }
     const std::unordered_map<std::uint64_t, SessionRecord>& sessions() const { return sessions_; }
     std::unordered_map<std::uint64_t, std::uint32_t> notEstablishedTimeouts() const;
-    std::uint64_t maxId() const;
+    // The highest id of svrd's own range (hand-installed sessions sit above it); 0 if none.
+    std::uint64_t highestOwnId() const;
 
 private:
     std::unordered_map<std::uint64_t, SessionRecord> sessions_;

@@ -499,14 +499,13 @@ TEST_F(XdpXlateMtuTest, TranslatedPacketThatFitsIsForwarded)
 
 TEST_F(XdpXlateMtuTest, TranslatedPacketWithDontFragmentOverTheMtuPuntedForIcmp)
 {
-    std::string error;
-    int error_code = 0;
-    auto socket = PuntSocket::create(error, error_code); // on this namespace's lo
-    if (!socket && (error_code == EAFNOSUPPORT || error_code == EOPNOTSUPP ||
-                    error_code == EPROTONOSUPPORT)) {
-        GTEST_SKIP() << "kernel lacks AF_XDP (CONFIG_XDP_SOCKETS): " << error;
+    std::string why;
+    bool kernel_lacks_af_xdp = false;
+    auto socket = openPuntSocket(why, kernel_lacks_af_xdp); // on this namespace's lo
+    if (!socket && kernel_lacks_af_xdp) {
+        GTEST_SKIP() << why;
     }
-    ASSERT_TRUE(socket) << error;
+    ASSERT_TRUE(socket) << why;
     program_->addPuntSocket(0, socket->fd());
     const Bytes input = clientPacket(1261, true);
     const auto result = program_->run(input);

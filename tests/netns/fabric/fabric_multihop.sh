@@ -19,12 +19,8 @@ else
   BC_B=192.0.3.1 BC_C=192.0.3.2 BC_LEN=24
 fi
 HERE=$(cd "$(dirname "$0")" && pwd)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { echo "== $(date +%T) $*"; }
-[[ $(id -u) -eq 0 ]] || fail "needs root (namespaces, XDP, bpffs)"
-for tool in ip nsenter curl iperf3 tcpdump tshark python3 ethtool; do
-  command -v "$tool" >/dev/null || fail "missing tool '$tool' (ci/install-deps installs it)"
-done
+source "$HERE/test_lib.sh"
+fabric_require ip nsenter curl iperf3 tcpdump tshark python3 ethtool
 
 FABRIC=sm$$$((RANDOM % 100))
 FABRIC_WORK=$(mktemp -d /tmp/svr-multihop.XXXXXX)

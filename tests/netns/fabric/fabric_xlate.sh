@@ -13,12 +13,8 @@
 set -euo pipefail
 SVRD=$1 SVRCTL=$2 XDP_PASS_OBJ=$3 EXAMPLES=$4
 HERE=$(cd "$(dirname "$0")" && pwd)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { echo "== $(date +%T) $*"; }
-[[ $(id -u) -eq 0 ]] || fail "needs root (namespaces, XDP, bpffs)"
-for tool in ip nsenter curl iperf3 nc tcpdump tshark python3 ethtool; do
-  command -v "$tool" >/dev/null || fail "missing tool '$tool' (ci/install-deps installs it)"
-done
+source "$HERE/test_lib.sh"
+fabric_require ip nsenter curl iperf3 nc tcpdump tshark python3 ethtool
 
 FABRIC=sx$$$((RANDOM % 100))
 FABRIC_WORK=$(mktemp -d /tmp/svr-xlate.XXXXXX)

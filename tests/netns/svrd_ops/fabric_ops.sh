@@ -9,12 +9,8 @@
 set -euo pipefail
 SVRD=$1 SVRCTL=$2 XDP_PASS_OBJ=$3 EXAMPLES=$4
 HERE=$(cd "$(dirname "$0")" && pwd)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { echo "== $(date +%T) $*"; }
-[[ $(id -u) -eq 0 ]] || fail "needs root (namespaces, XDP, bpffs)"
-for tool in ip nsenter curl python3 ethtool promtool; do
-  command -v "$tool" >/dev/null || fail "missing tool '$tool' (ci/install-deps installs it)"
-done
+source "$HERE/../fabric/test_lib.sh"
+fabric_require ip nsenter curl python3 ethtool promtool
 PY=/usr/bin/python3
 
 FABRIC=so$$$((RANDOM % 100))

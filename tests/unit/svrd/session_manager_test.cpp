@@ -226,7 +226,7 @@ TEST(SessionIndexTest, FindsBothDirectionsAndForgetsThemTogether)
     ASSERT_NE(index.findByKey(entries[0].key), nullptr);
     ASSERT_NE(index.findByKey(entries[1].key), nullptr);
     EXPECT_EQ(index.findByKey(entries[1].key)->id, 42U);
-    EXPECT_EQ(index.maxId(), 42U);
+    EXPECT_EQ(index.highestOwnId(), 42U);
     const auto removed = index.remove(42);
     ASSERT_TRUE(removed);
     EXPECT_EQ(removed->nat->port, 20000);
