@@ -16,13 +16,12 @@
 
 #include "common/unique_fd.hpp"
 #include "fastpath/abi.hpp"
+#include "fastpath/maps.hpp"
 #include "fastpath/session.hpp"
 #include "programs.hpp"
 
 namespace svr::bench {
 namespace {
-
-constexpr std::size_t kBatch = 8192;
 
 Result<fastpath::MacAddress> interfaceMac(const std::string& name)
 {
@@ -77,10 +76,13 @@ Result<std::uint64_t> installSessions(const SessionPlan& plan)
     back.egressIfindex = *ingress;
     back.srcMac = *ingressMac;
     back.dstMac = plan.reverseNextHopMac;
-    UniqueFd map(bpf_obj_get(plan.sessionMapPin.c_str()));
-    if (!map.valid()) {
-        return Error::fromErrno(errno, "open session map " + plan.sessionMapPin);
+    // The table is three maps beside each other (svr_session.h): open the router's pins.
+    const std::string pinRoot = plan.sessionMapPin.substr(0, plan.sessionMapPin.rfind('/'));
+    auto maps = fastpath::PinnedMaps::open(pinRoot);
+    if (!maps) {
+        return maps.error();
     }
+    fastpath::SessionTable table(maps->fds().sessions);
 
     // The same session the operator's `svrctl session add` builds, one per flow.
     fastpath::SessionSpec spec;
@@ -94,24 +96,14 @@ Result<std::uint64_t> installSessions(const SessionPlan& plan)
     spec.nextHop.dstMac = plan.nextHopMac;
     spec.createdNs = fastpath::monotonicNowNs();
 
-    std::vector<svr_session_key> keys;
-    std::vector<svr_session_value> values;
-    keys.reserve(kBatch);
-    values.reserve(kBatch);
     std::uint64_t written = 0;
-
-    auto flush = [&]() -> Status {
-        auto count = static_cast<__u32>(keys.size());
-        if (count == 0) {
-            return {};
+    auto write = [&](const fastpath::SessionEntry& entry) -> Status {
+        if (Status inserted = table.insert(entry.key, entry.value); !inserted) {
+            return Error{inserted.error().code, "write session " + std::to_string(written) +
+                                                    " into " + pinRoot + ": " +
+                                                    inserted.error().message};
         }
-        if (bpf_map_update_batch(map.get(), keys.data(), values.data(), &count, nullptr)) {
-            return Error::fromErrno(errno, "write sessions " + std::to_string(written) +
-                                               ".. into " + plan.sessionMapPin);
-        }
-        written += count;
-        keys.clear();
-        values.clear();
+        ++written;
         return {};
     };
 
@@ -125,21 +117,14 @@ Result<std::uint64_t> installSessions(const SessionPlan& plan)
         if (!entry) {
             return entry.error();
         }
-        keys.push_back(entry->key);
-        values.push_back(entry->value);
-        if (plan.reverse) {
-            auto reply = fastpath::buildReverseSession(*entry, back);
-            keys.push_back(reply.key);
-            values.push_back(reply.value);
+        if (Status added = write(*entry); !added) {
+            return added.error();
         }
-        if (keys.size() >= kBatch) {
-            if (auto flushed = flush(); !flushed) {
-                return flushed.error();
+        if (plan.reverse) {
+            if (Status added = write(fastpath::buildReverseSession(*entry, back)); !added) {
+                return added.error();
             }
         }
-    }
-    if (auto flushed = flush(); !flushed) {
-        return flushed.error();
     }
     return written;
 }

@@ -1,6 +1,6 @@
 // Bulk install of benchmark sessions into a router's pinned session map: one
-// `svrctl session add` per flow is too slow for 100k or 1M flows. Entries are built by
-// svr_fastpath (what svrctl uses) and written BPF_MAP_UPDATE_BATCH at a time.
+// `svrctl session add` per flow is too slow for 100k or 1M flows. Entries are built and
+// written by svr_fastpath (what svrctl uses) into the mapped table, in one process.
 #pragma once
 
 #include <array>
@@ -13,7 +13,7 @@
 namespace svr::bench {
 
 struct SessionPlan {
-    std::string sessionMapPin;  // /sys/fs/bpf/svr/<router>/sessions
+    std::string sessionMapPin;  // /sys/fs/bpf/svr/<router>/sessions (its directory: the pins)
     std::string ingress;        // router interface the flows arrive on
     std::string egress;         // router interface towards the sink
     FlowSet flowSet;            // the generator's flows: one session per flow

@@ -25,13 +25,33 @@
 #define SVR_DEFAULT_MAX_TX_PORTS 256
 #define SVR_DEFAULT_MAX_PUNT_QUEUES 256
 
+/* The session table (svr_session.h): records, their index, its seed. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SVR_DEFAULT_MAX_SESSIONS);
-	__type(key, struct svr_session_key);
-	__type(value, struct svr_session_value);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct svr_session_record);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sessions SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SVR_DEFAULT_MAX_SESSIONS / 4);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct svr_session_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} session_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct svr_session_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} session_info SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

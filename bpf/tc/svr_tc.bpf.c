@@ -29,6 +29,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "svr_maps.h"
+#include "svr_session_lookup.h"
 
 /* Enough linear bytes for Ethernet, two VLAN tags, IPv6 with a few extension headers and a
  * TCP header with options; pulled only when the stack left headers in paged data. */
@@ -346,7 +347,7 @@ int svr_tc_egress(struct __sk_buff *skb)
 		goto out;
 
 	flow.key.ingress_ifindex = SVR_LOCAL_ZONE;
-	session = bpf_map_lookup_elem(&sessions, &flow.key);
+	session = svr_session_lookup(&flow.key);
 	if (!session)
 		goto out;
 

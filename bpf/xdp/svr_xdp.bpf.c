@@ -34,6 +34,7 @@
  *    handled itself: FORWARD, PASS after a rewrite, and DROP actions; not punts.
  */
 #include "svr_maps.h"
+#include "svr_session_lookup.h"
 #include "svr_csum.h"
 #include "svr_outcome.h"
 #include "svr_parse.h"
@@ -1085,7 +1086,7 @@ static __always_inline int svr_process(struct xdp_md *ctx, struct svr_run *run)
 	if (outcome != SVR_NEXT)
 		return outcome;
 
-	val = bpf_map_lookup_elem(&sessions, &run->key);
+	val = svr_session_lookup(&run->key);
 	if (!val)
 		return svr_miss(ctx, run);
 	return svr_hit(ctx, run, val);

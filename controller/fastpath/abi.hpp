@@ -20,7 +20,8 @@ namespace svr::abi {
 static_assert(sizeof(svr_addr_key) == 20);
 static_assert(offsetof(svr_addr_key, addr) == 4);
 
-static_assert(sizeof(svr_session_key) == 44);
+static_assert(sizeof(svr_session_key) == 8 * SVR_SESSION_KEY_WORDS);
+static_assert(alignof(svr_session_key) == 8);
 static_assert(offsetof(svr_session_key, ingress_ifindex) == 0);
 static_assert(offsetof(svr_session_key, vlan_id) == 4);
 static_assert(offsetof(svr_session_key, family) == 6);
@@ -29,6 +30,16 @@ static_assert(offsetof(svr_session_key, src_addr) == 8);
 static_assert(offsetof(svr_session_key, dst_addr) == 24);
 static_assert(offsetof(svr_session_key, src_port) == 40);
 static_assert(offsetof(svr_session_key, dst_port) == 42);
+static_assert(offsetof(svr_session_key, pad0) == 44);
+
+static_assert(offsetof(svr_session_record, key) == 0);
+static_assert(offsetof(svr_session_record, state) == 48);
+static_assert(offsetof(svr_session_record, value) == 56);
+static_assert(sizeof(svr_session_record) == 168);
+static_assert(sizeof(svr_session_bucket) == 64); // one cache line
+static_assert(sizeof(svr_session_info) == 24);
+static_assert(offsetof(svr_session_info, bucket_mask) == 8);
+static_assert(offsetof(svr_session_info, records) == 12);
 
 static_assert(sizeof(svr_session_value) == 112);
 static_assert(offsetof(svr_session_value, new_src_addr) == 0);

@@ -299,11 +299,20 @@ int printLibbpf(enum libbpf_print_level level, const char* format, va_list args)
     return std::fputs(line, stderr);
 }
 
+constexpr int kSessionMaps = 3;
+
+bool isSessionMap(const char* name)
+{
+    return std::strcmp(name, "sessions") == 0 || std::strcmp(name, "session_index") == 0 ||
+           std::strcmp(name, "session_info") == 0;
+}
+
 } // namespace
 
 struct FastPath::Impl {
     Skeleton<svr_xdp> xdp;
     Skeleton<svr_tc> tc;
+    std::unique_ptr<SessionMaps> sessions;
 };
 
 Result<FastPathOptions> validateOptions(FastPathOptions options)
@@ -397,7 +406,7 @@ Result<std::unique_ptr<FastPath>> FastPath::open(const FastPathOptions& requeste
     }
     impl->xdp = std::move(*xdp);
 
-    bool adopted = false;
+    int pinnedSessionMaps = 0;
     for (const MapLayout& layout : expectedMapLayouts()) {
         bpf_map* map = bpf_object__find_map_by_name(impl->xdp->obj, layout.name);
         if (map == nullptr) {
@@ -429,12 +438,25 @@ Result<std::unique_ptr<FastPath>> FastPath::open(const FastPathOptions& requeste
                 bpf_map__set_map_flags(map, info.map_flags);
             }
         }
-        adopted = adopted || std::strcmp(layout.name, "sessions") == 0;
+        pinnedSessionMaps += isSessionMap(layout.name) ? 1 : 0;
     }
+    // The records, their index and its seed belong together: never adopt part of them.
+    if (pinnedSessionMaps != 0 && pinnedSessionMaps != kSessionMaps) {
+        return Error::invalid(fmt::format(
+            "{} holds {} of the {} session table maps (sessions, session_index, session_info): "
+            "detach with --unpin and attach again",
+            options.pinRoot, pinnedSessionMaps, kSessionMaps));
+    }
+    const bool adopted = pinnedSessionMaps == kSessionMaps;
     if (!adopted) {
         if (const int rc = bpf_map__set_max_entries(impl->xdp->maps.sessions, options.maxSessions);
             rc != 0) {
             return Error::fromErrno(-rc, "size the sessions map");
+        }
+        if (const int rc = bpf_map__set_max_entries(impl->xdp->maps.session_index,
+                                                    sessionBucketsFor(options.maxSessions));
+            rc != 0) {
+            return Error::fromErrno(-rc, "size the session_index map");
         }
     }
     impl->xdp->rodata->svr_xdp_cfg.dos_new_sessions_per_s = options.dosRatePerSecond;
@@ -463,13 +485,20 @@ Result<std::unique_ptr<FastPath>> FastPath::open(const FastPathOptions& requeste
     if (Status loaded = impl->tc.load("svr_tc"); !loaded) {
         return loaded.error();
     }
+    const auto& m = impl->xdp->maps;
+    auto sessions = SessionMaps::open(bpf_map__fd(m.sessions), bpf_map__fd(m.session_index),
+                                      bpf_map__fd(m.session_info));
+    if (!sessions) {
+        return sessions.error();
+    }
+    impl->sessions = std::move(*sessions);
     return std::unique_ptr<FastPath>(new FastPath(std::move(impl), options, adopted));
 }
 
 MapFds FastPath::maps() const
 {
     const auto& m = impl_->xdp->maps;
-    return MapFds{bpf_map__fd(m.sessions), bpf_map__fd(m.ifaces),   bpf_map__fd(m.local_addrs),
+    return MapFds{impl_->sessions.get(), bpf_map__fd(m.ifaces),   bpf_map__fd(m.local_addrs),
                   bpf_map__fd(m.stats),    bpf_map__fd(m.tx_ports), bpf_map__fd(m.xsks),
                   bpf_map__fd(m.dos_buckets)};
 }

@@ -127,6 +127,7 @@ nlohmann::json sessionToJson(const SessionEntry& entry, std::uint64_t nowNs,
     }
     return nlohmann::json{
         {"session_id", v.session_id},
+        {"record", entry.record ? nlohmann::json(*entry.record) : nlohmann::json(nullptr)},
         {"in_interface", name(k.ingress_ifindex)},
         {"in_ifindex", k.ingress_ifindex},
         {"vlan", k.vlan_id},

@@ -2,9 +2,12 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -76,7 +79,9 @@ const char* mapTypeName(std::uint32_t type)
 const std::vector<MapLayout>& expectedMapLayouts()
 {
     static const std::vector<MapLayout> layouts = {
-        {"sessions", BPF_MAP_TYPE_HASH, sizeof(svr_session_key), sizeof(svr_session_value)},
+        {"sessions", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t), sizeof(svr_session_record)},
+        {"session_index", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t), sizeof(svr_session_bucket)},
+        {"session_info", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t), sizeof(svr_session_info)},
         {"ifaces", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t), sizeof(svr_iface)},
         {"local_addrs", BPF_MAP_TYPE_HASH, sizeof(svr_addr_key), sizeof(svr_local_addr)},
         {"stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(std::uint32_t), sizeof(svr_stats)},
@@ -135,9 +140,10 @@ Result<PinnedMaps> PinnedMaps::open(const std::string& pinRoot)
     }
     PinnedMaps maps;
     maps.pinRoot_ = pinRoot;
-    const std::array<UniqueFd*, 7> slots = {&maps.sessions_, &maps.ifaces_,  &maps.localAddrs_,
-                                            &maps.stats_,    &maps.txPorts_, &maps.xsks_,
-                                            &maps.dosBuckets_};
+    const std::array<UniqueFd*, 9> slots = {
+        &maps.sessions_, &maps.sessionIndex_, &maps.sessionInfo_, &maps.ifaces_, &maps.localAddrs_,
+        &maps.stats_,    &maps.txPorts_,      &maps.xsks_,        &maps.dosBuckets_};
+    static_assert(slots.size() == 9);
     const auto& layouts = expectedMapLayouts();
     for (std::size_t i = 0; i < slots.size(); ++i) {
         const std::string path = pinRoot + "/" + layouts[i].name;
@@ -150,132 +156,181 @@ Result<PinnedMaps> PinnedMaps::open(const std::string& pinRoot)
         }
         *slots[i] = std::move(fd);
     }
+    auto sessionMaps =
+        SessionMaps::open(maps.sessions_.get(), maps.sessionIndex_.get(), maps.sessionInfo_.get());
+    if (!sessionMaps) {
+        return sessionMaps.error();
+    }
+    maps.sessionMaps_ = std::move(*sessionMaps);
     return maps;
 }
 
 MapFds PinnedMaps::fds() const
 {
-    return MapFds{sessions_.get(), ifaces_.get(), localAddrs_.get(), stats_.get(),
-                  txPorts_.get(),  xsks_.get(),   dosBuckets_.get()};
+    return MapFds{sessionMaps_.get(), ifaces_.get(), localAddrs_.get(), stats_.get(),
+                  txPorts_.get(),     xsks_.get(),   dosBuckets_.get()};
+}
+
+// ---- SessionMaps
+
+namespace {
+
+struct MappedArray {
+    MappedMemory memory;
+    std::size_t entries = 0;
+};
+
+// A BPF_F_MMAPABLE array: its entries are value_size (rounded up to 8) bytes apart.
+Result<MappedArray> mapArray(int fd, std::size_t valueSize, const char* name)
+{
+    bpf_map_info info{};
+    __u32 length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &length) != 0) {
+        return Error::fromErrno(errno, fmt::format("map info of {}", name));
+    }
+    if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != valueSize ||
+        (info.map_flags & BPF_F_MMAPABLE) == 0 || valueSize % 8 != 0) {
+        return Error::invalid(fmt::format("map {} is not a mappable array of {}-byte entries",
+                                          name, valueSize));
+    }
+    const std::size_t pageSize = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t bytes =
+        (static_cast<std::size_t>(info.max_entries) * valueSize + pageSize - 1) / pageSize *
+        pageSize;
+    void* address = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (address == MAP_FAILED) {
+        return Error::fromErrno(errno, fmt::format("mmap map {}", name));
+    }
+    return MappedArray{MappedMemory(address, bytes), info.max_entries};
+}
+
+std::uint64_t randomSeed()
+{
+    std::uint64_t seed = 0;
+    while (::getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+    }
+    return seed;
+}
+
+} // namespace
+
+SessionMaps::SessionMaps(MappedMemory records, MappedMemory index, MappedMemory info,
+                         std::span<svr_session_record> recordSpan,
+                         std::span<svr_session_bucket> buckets, int recordsFd)
+    : records_(std::move(records)), index_(std::move(index)), info_(std::move(info)),
+      store_(recordSpan, buckets, *static_cast<svr_session_info*>(info_.get())),
+      recordsFd_(recordsFd)
+{
+}
+
+Result<std::unique_ptr<SessionMaps>> SessionMaps::open(int recordsFd, int indexFd, int infoFd)
+{
+    auto records = mapArray(recordsFd, sizeof(svr_session_record), "sessions");
+    if (!records) {
+        return records.error();
+    }
+    auto index = mapArray(indexFd, sizeof(svr_session_bucket), "session_index");
+    if (!index) {
+        return index.error();
+    }
+    auto info = mapArray(infoFd, sizeof(svr_session_info), "session_info");
+    if (!info) {
+        return info.error();
+    }
+    auto& tableInfo = *static_cast<svr_session_info*>(info->memory.get());
+    if (std::atomic_ref<__u32>(tableInfo.bucket_mask).load(std::memory_order_acquire) == 0) {
+        if (Status initialised =
+                initialiseSessionInfo(tableInfo, index->entries, records->entries, randomSeed());
+            !initialised) {
+            return initialised.error();
+        }
+    }
+    if (Status geometry = SessionStore::checkGeometry(tableInfo, index->entries, records->entries);
+        !geometry) {
+        return geometry.error();
+    }
+    std::span<svr_session_record> recordSpan(
+        static_cast<svr_session_record*>(records->memory.get()), records->entries);
+    std::span<svr_session_bucket> buckets(static_cast<svr_session_bucket*>(index->memory.get()),
+                                          index->entries);
+    return std::unique_ptr<SessionMaps>(new SessionMaps(std::move(records->memory),
+                                                        std::move(index->memory),
+                                                        std::move(info->memory), recordSpan,
+                                                        buckets, recordsFd));
 }
 
 // ---- SessionTable
 
+Result<SessionStore*> SessionTable::store() const
+{
+    if (maps_ == nullptr) {
+        return Error::invalid("the session table is not open");
+    }
+    return &maps_->store();
+}
+
 Status SessionTable::insert(const svr_session_key& key, const svr_session_value& value,
                             InsertMode mode)
 {
-    const std::uint64_t flags = mode == InsertMode::CreateOnly ? BPF_NOEXIST : BPF_ANY;
-    if (bpf_map_update_elem(fd_, &key, &value, flags) != 0) {
-        const int err = errno;
-        if (err == EEXIST) {
-            return Error::fromErrno(err, "insert session: an entry with this key exists");
-        }
-        if (err == E2BIG) {
-            return Error::fromErrno(err, "insert session: the session table is full");
-        }
-        return Error::fromErrno(err, "insert session");
+    auto table = store();
+    if (!table) {
+        return table.error();
     }
-    return {};
+    return (*table)->insert(key, value, mode);
 }
 
 Result<std::optional<svr_session_value>> SessionTable::lookup(const svr_session_key& key) const
 {
-    svr_session_value value{};
-    if (bpf_map_lookup_elem(fd_, &key, &value) != 0) {
-        if (errno == ENOENT) {
-            return std::optional<svr_session_value>{};
-        }
-        return Error::fromErrno(errno, "look up session");
+    auto table = store();
+    if (!table) {
+        return table.error();
     }
-    return std::optional<svr_session_value>{value};
+    return (*table)->lookup(key);
+}
+
+Result<std::optional<std::uint32_t>> SessionTable::recordOf(const svr_session_key& key) const
+{
+    auto table = store();
+    if (!table) {
+        return table.error();
+    }
+    return (*table)->recordOf(key);
 }
 
 Result<bool> SessionTable::erase(const svr_session_key& key)
 {
-    return deleteElement(fd_, key, "delete session");
+    auto table = store();
+    if (!table) {
+        return table.error();
+    }
+    return (*table)->erase(key);
 }
 
 Result<std::vector<SessionEntry>> SessionTable::list() const
 {
-    std::vector<SessionEntry> entries;
-    Status walked = forEachKey<svr_session_key>(
-        fd_,
-        [&](const svr_session_key& key) -> Status {
-            SessionEntry entry{key, {}};
-            if (bpf_map_lookup_elem(fd_, &key, &entry.value) == 0) {
-                entries.push_back(entry);
-            } else if (errno != ENOENT) {
-                return Error::fromErrno(errno, "read session");
-            }
-            return {};
-        },
-        "list sessions");
-    if (!walked) {
-        return walked.error();
+    auto table = store();
+    if (!table) {
+        return table.error();
     }
-    return entries;
-}
-
-Result<std::vector<SessionEntry>> SessionTable::listBatch(std::uint32_t chunk) const
-{
-    std::vector<SessionEntry> entries;
-    std::uint32_t batchToken = 0; // hash maps use a bucket cursor
-    bool first = true;
-    std::vector<svr_session_key> keys;
-    std::vector<svr_session_value> values;
-    for (;;) {
-        keys.resize(chunk);
-        values.resize(chunk);
-        __u32 count = chunk;
-        std::uint32_t nextToken = 0;
-        const int rc = bpf_map_lookup_batch(fd_, first ? nullptr : &batchToken, &nextToken,
-                                            keys.data(), values.data(), &count, nullptr);
-        const int err = rc != 0 ? errno : 0;
-        if (rc != 0 && err == ENOSPC) {
-            chunk *= 2; // one bucket holds more entries than fit: retry bigger
-            continue;
-        }
-        if (rc != 0 && err != ENOENT) {
-            return Error::fromErrno(err, "batch lookup sessions");
-        }
-        for (std::uint32_t i = 0; i < count; ++i) {
-            entries.push_back(SessionEntry{keys[i], values[i]});
-        }
-        if (err == ENOENT) {
-            return entries;
-        }
-        batchToken = nextToken;
-        first = false;
-    }
+    return (*table)->entries();
 }
 
 Result<std::size_t> SessionTable::eraseBatch(const std::vector<svr_session_key>& keys)
 {
-    if (keys.empty()) {
-        return std::size_t{0};
+    auto table = store();
+    if (!table) {
+        return table.error();
     }
-    __u32 count = static_cast<__u32>(keys.size());
-    if (bpf_map_delete_batch(fd_, keys.data(), &count, nullptr) != 0) {
-        if (errno != ENOENT) {
-            return Error::fromErrno(errno, "batch delete sessions");
-        }
-        // Stops at the first key already gone: delete the rest one by one.
-        std::size_t deleted = count;
-        for (std::size_t i = count + 1; i < keys.size(); ++i) {
-            auto erased = erase(keys[i]);
-            if (!erased) {
-                return erased.error();
-            }
-            deleted += *erased ? 1 : 0;
-        }
-        return deleted;
+    std::size_t erased = 0;
+    for (const svr_session_key& key : keys) {
+        erased += (*table)->erase(key) ? 1 : 0;
     }
-    return static_cast<std::size_t>(count);
+    return erased;
 }
 
 Result<std::size_t> SessionTable::eraseSession(std::uint64_t sessionId)
 {
-    auto entries = listBatch(); // a table walk in 1024-entry syscalls, not two per entry
+    auto entries = list();
     if (!entries) {
         return entries.error();
     }
@@ -290,7 +345,7 @@ Result<std::size_t> SessionTable::eraseSession(std::uint64_t sessionId)
 
 Result<std::size_t> SessionTable::clear()
 {
-    auto entries = listBatch();
+    auto entries = list();
     if (!entries) {
         return entries.error();
     }
@@ -304,12 +359,11 @@ Result<std::size_t> SessionTable::clear()
 
 Result<std::uint32_t> SessionTable::capacity() const
 {
-    bpf_map_info info{};
-    __u32 length = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd_, &info, &length) != 0) {
-        return Error::fromErrno(errno, "session map info");
+    auto table = store();
+    if (!table) {
+        return table.error();
     }
-    return info.max_entries;
+    return (*table)->capacity();
 }
 
 // ---- StatsTable

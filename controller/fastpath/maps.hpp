@@ -4,21 +4,45 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/mapped_memory.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "fastpath/abi.hpp"
 #include "fastpath/session.hpp"
+#include "fastpath/session_store.hpp"
 
 namespace svr::fastpath {
 
-// Borrowed fds of every map of the fast path.
+// The session table's maps (sessions, session_index, session_info) mapped into this
+// process. Borrows the fds; owned next to them by FastPath or PinnedMaps.
+class SessionMaps {
+public:
+    // Maps the three maps and, for a table nobody initialised yet, writes its info (a random
+    // seed, the geometry).
+    static Result<std::unique_ptr<SessionMaps>> open(int recordsFd, int indexFd, int infoFd);
+    SessionStore& store() { return store_; }
+    int recordsFd() const { return recordsFd_; }
+
+private:
+    SessionMaps(MappedMemory records, MappedMemory index, MappedMemory info,
+                std::span<svr_session_record> recordSpan, std::span<svr_session_bucket> buckets,
+                int recordsFd);
+
+    MappedMemory records_, index_, info_;
+    SessionStore store_;
+    int recordsFd_;
+};
+
+// Borrowed fds of every map of the fast path (the session table mapped: SessionMaps).
 struct MapFds {
-    int sessions = -1;
+    SessionMaps* sessions = nullptr;
     int ifaces = -1;
     int localAddrs = -1;
     int stats = -1;
@@ -51,32 +75,34 @@ public:
 
 private:
     std::string pinRoot_;
-    UniqueFd sessions_, ifaces_, localAddrs_, stats_, txPorts_, xsks_, dosBuckets_;
+    UniqueFd sessions_, sessionIndex_, sessionInfo_, ifaces_, localAddrs_, stats_, txPorts_,
+        xsks_, dosBuckets_;
+    std::unique_ptr<SessionMaps> sessionMaps_;
 };
 
-enum class InsertMode { CreateOnly, CreateOrReplace };
-
+// The session table's operations, on a SessionMaps another object owns.
 class SessionTable {
 public:
-    explicit SessionTable(int fd) : fd_(fd) {}
+    explicit SessionTable(SessionMaps* maps) : maps_(maps) {}
 
     Status insert(const svr_session_key& key, const svr_session_value& value,
                   InsertMode mode = InsertMode::CreateOnly);
     Result<std::optional<svr_session_value>> lookup(const svr_session_key& key) const;
     Result<bool> erase(const svr_session_key& key); // false: there was no such entry
-    // Every entry, walking bpf_map_get_next_key (entries deleted meanwhile are skipped).
+    // Every entry, a walk of the mapped index (no syscall).
     Result<std::vector<SessionEntry>> list() const;
-    // Every entry through BPF_MAP_LOOKUP_BATCH, chunk entries per syscall (for aging).
-    Result<std::vector<SessionEntry>> listBatch(std::uint32_t chunk = 1024) const;
-    // Deletes keys with BPF_MAP_DELETE_BATCH; returns how many were deleted.
+    // Record number of key's entry: `bpftool map lookup pinned .../sessions key <n as 4 bytes>`.
+    Result<std::optional<std::uint32_t>> recordOf(const svr_session_key& key) const;
+    // Deletes keys; returns how many were deleted.
     Result<std::size_t> eraseBatch(const std::vector<svr_session_key>& keys);
     // Deletes both directions (every entry) of one session id; returns how many.
     Result<std::size_t> eraseSession(std::uint64_t sessionId);
     Result<std::size_t> clear();
-    Result<std::uint32_t> capacity() const; // max_entries
+    Result<std::uint32_t> capacity() const; // records (max_entries of sessions)
 
 private:
-    int fd_;
+    Result<SessionStore*> store() const;
+    SessionMaps* maps_;
 };
 
 class StatsTable {

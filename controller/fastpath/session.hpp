@@ -13,6 +13,9 @@ namespace svr::fastpath {
 struct SessionEntry {
     svr_session_key key{};
     svr_session_value value{};
+    // Its place in the sessions map (`bpftool map lookup ... key <record as 4 bytes>`), when
+    // read from the table.
+    std::optional<std::uint32_t> record;
 };
 
 // How packets of one direction leave the router.

@@ -319,13 +319,13 @@ Status Daemon::startHttp()
         std::tie(address, port) = *listen;
     }
     snapshots_.publish(takeSnapshot(state_, options_.router, fastpath::monotonicNowNs()));
-    const int sessionsFd = state_.maps.sessions;
+    fastpath::SessionMaps* const sessionMaps = state_.maps.sessions;
     LoopRequests* requestsToLoop = httpRequests_.get();
     auto server = HttpServer::start(
         address, port,
         ApiBackend{
             .snapshot = [this] { return snapshots_.latest(); },
-            .sessions = [sessionsFd] { return fastpath::SessionTable(sessionsFd).listBatch(); },
+            .sessions = [sessionMaps] { return fastpath::SessionTable(sessionMaps).list(); },
             .deleteSession =
                 [requestsToLoop](std::uint64_t id) {
                     return requestsToLoop->deleteSession(id, kLoopAnswerTimeout);

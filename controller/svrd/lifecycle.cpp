@@ -75,7 +75,7 @@ Status eraseSessions(RouterState& state, const std::vector<std::uint64_t>& ids)
         for (const auto& key : keys) {
             auto value = fastpath::SessionTable(state.maps.sessions).lookup(key);
             if (value && value->has_value()) {
-                entries.push_back(fastpath::SessionEntry{key, **value});
+                entries.push_back(fastpath::SessionEntry{key, **value, std::nullopt});
             }
         }
         state.flowExport->removed(*state.config, state.sessions, entries);
@@ -156,7 +156,7 @@ bool sessionPermitted(const RouterState& state, const SessionRecord& record)
 
 Result<std::size_t> adoptSessions(RouterState& state)
 {
-    auto entries = fastpath::SessionTable(state.maps.sessions).listBatch();
+    auto entries = fastpath::SessionTable(state.maps.sessions).list();
     if (!entries) {
         return entries.error();
     }
@@ -234,7 +234,7 @@ Result<std::size_t> adoptSessions(RouterState& state)
 Result<std::size_t> expireSessions(RouterState& state, std::uint64_t nowNs)
 {
     fastpath::SessionTable table(state.maps.sessions);
-    auto entries = table.listBatch();
+    auto entries = table.list();
     if (!entries) {
         return entries.error();
     }
@@ -310,7 +310,7 @@ Result<std::size_t> ageDueSessions(RouterState& state, std::uint64_t nowNs, std:
             if (!value) {
                 lookupFailed = true;
             } else if (value->has_value()) {
-                group.push_back(fastpath::SessionEntry{*key, **value});
+                group.push_back(fastpath::SessionEntry{*key, **value, std::nullopt});
             }
         }
         if (lookupFailed) {

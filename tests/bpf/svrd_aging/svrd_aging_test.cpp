@@ -9,6 +9,7 @@
 #include "common/unique_fd.hpp"
 #include "fastpath/maps.hpp"
 #include "fastpath/netdev.hpp"
+#include "session_maps.hpp"
 #include "svrd/lifecycle.hpp"
 
 namespace {
@@ -22,10 +23,10 @@ class DeadlineAging : public testing::Test {
 protected:
     void SetUp() override
     {
-        map_ = svr::UniqueFd(bpf_map_create(BPF_MAP_TYPE_HASH, "svrd_aging", sizeof(svr_session_key),
-                                            sizeof(svr_session_value), 1024, nullptr));
-        ASSERT_TRUE(map_.valid()) << "bpf_map_create: " << std::strerror(errno) << " (needs root)";
-        state_.maps.sessions = map_.get();
+        std::string error;
+        table_ = svr::test::TestSessionMaps::create(1024, error);
+        ASSERT_NE(table_.get(), nullptr) << error;
+        state_.maps.sessions = table_.get();
         state_.config = std::make_shared<const svr::config::Config>();
         now_ = svr::fastpath::monotonicNowNs();
     }
@@ -50,7 +51,7 @@ protected:
             value.idle_timeout_s = idleTimeout;
             value.last_seen_ns = now_ - idle;
             value.tcp_state = tcpState;
-            EXPECT_TRUE(SessionTable(map_.get()).insert(key, value));
+            EXPECT_TRUE(SessionTable(table_.get()).insert(key, value));
             (side == 0 ? record.forward : record.reverse) = key;
         }
         state_.sessions.add(record);
@@ -59,11 +60,11 @@ protected:
 
     bool inMap(const svr_session_key& key)
     {
-        auto value = SessionTable(map_.get()).lookup(key);
+        auto value = SessionTable(table_.get()).lookup(key);
         return value && value->has_value();
     }
 
-    svr::UniqueFd map_;
+    svr::test::TestSessionMaps table_;
     RouterState state_;
     std::uint64_t now_ = 0;
 };
@@ -96,11 +97,11 @@ TEST_F(DeadlineAging, OpenTcpIsRecheckedWithinTheClosingTimeoutAndEndsAfterFin)
     EXPECT_EQ(*ageDueSessions(state_, now_), 0U);
     // The fast path records FIN both ways: the next check (within 10 s) sees it.
     for (const auto* key : {&web.forward, &web.reverse}) {
-        auto value = SessionTable(map_.get()).lookup(*key);
+        auto value = SessionTable(table_.get()).lookup(*key);
         ASSERT_TRUE(value && value->has_value());
         svr_session_value closed = **value;
         closed.tcp_state |= SVR_TCP_SEEN_FIN;
-        ASSERT_TRUE(SessionTable(map_.get())
+        ASSERT_TRUE(SessionTable(table_.get())
                         .insert(*key, closed, svr::fastpath::InsertMode::CreateOrReplace));
     }
     EXPECT_EQ(*ageDueSessions(state_, now_ + 10 * kSecond), 1U);
@@ -111,8 +112,8 @@ TEST_F(DeadlineAging, OpenTcpIsRecheckedWithinTheClosingTimeoutAndEndsAfterFin)
 TEST_F(DeadlineAging, VanishedSessionIsForgotten)
 {
     const SessionRecord gone = add(4, IPPROTO_UDP, 30, 0);
-    ASSERT_TRUE(SessionTable(map_.get()).erase(gone.forward));
-    ASSERT_TRUE(SessionTable(map_.get()).erase(gone.reverse));
+    ASSERT_TRUE(SessionTable(table_.get()).erase(gone.forward));
+    ASSERT_TRUE(SessionTable(table_.get()).erase(gone.reverse));
     state_.aging.schedule(4, now_);
     EXPECT_EQ(*ageDueSessions(state_, now_), 0U);
     EXPECT_EQ(state_.sessions.find(4), nullptr);

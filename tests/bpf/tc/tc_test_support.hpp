@@ -24,6 +24,7 @@
 
 #include "common/unique_fd.hpp"
 #include "fastpath/abi.hpp"
+#include "fastpath/maps.hpp"
 #include "svr_tc.skel.h"
 
 extern "C" char** environ;
@@ -51,6 +52,11 @@ inline int loadTcSkeleton(TcSkeleton& skel)
         }
     }
     if (int err = bpf_map__set_max_entries(skel->maps.sessions, 64); err != 0) {
+        return err;
+    }
+    if (int err = bpf_map__set_max_entries(skel->maps.session_index,
+                                           svr::fastpath::sessionBucketsFor(64));
+        err != 0) {
         return err;
     }
     if (int err = bpf_map__set_max_entries(skel->maps.dos_buckets, 64); err != 0) {
@@ -93,19 +99,30 @@ inline svr_session_value sessionValue(std::uint8_t dscp)
     return value;
 }
 
+// The skeleton's session table, mapped (the first call initialises its seed).
+inline std::unique_ptr<svr::fastpath::SessionMaps> sessionMaps(svr_tc& skel)
+{
+    auto maps = svr::fastpath::SessionMaps::open(bpf_map__fd(skel.maps.sessions),
+                                                 bpf_map__fd(skel.maps.session_index),
+                                                 bpf_map__fd(skel.maps.session_info));
+    EXPECT_TRUE(maps) << maps.error().message;
+    return maps ? std::move(*maps) : nullptr;
+}
+
 inline void addSession(svr_tc& skel, const svr_session_key& key, const svr_session_value& value)
 {
-    ASSERT_EQ(bpf_map__update_elem(skel.maps.sessions, &key, sizeof(key), &value, sizeof(value),
-                                   BPF_NOEXIST),
-              0);
+    auto maps = sessionMaps(skel);
+    ASSERT_NE(maps, nullptr);
+    const auto inserted = maps->store().insert(key, value, svr::fastpath::InsertMode::CreateOnly);
+    ASSERT_TRUE(inserted) << inserted.error().message;
 }
 
 inline svr_session_value readSession(svr_tc& skel, const svr_session_key& key)
 {
-    svr_session_value value{};
-    EXPECT_EQ(
-        bpf_map__lookup_elem(skel.maps.sessions, &key, sizeof(key), &value, sizeof(value), 0), 0);
-    return value;
+    auto maps = sessionMaps(skel);
+    auto value = maps ? maps->store().lookup(key) : std::nullopt;
+    EXPECT_TRUE(value.has_value());
+    return value.value_or(svr_session_value{});
 }
 
 // A router interface whose counters go to stats[slot], as attach gives it one.

@@ -1565,5 +1565,51 @@ TEST(XdpStats, InterfaceWithoutAnEntryCountsInSlotZero)
     EXPECT_EQ(program->stats(kLoopbackIfindex).verdict_packets[SVR_VERDICT_PASS], 0u);
 }
 
+// The program finds every entry the controller's SessionStore placed (the same hash, tag and
+// two buckets on both sides), in a table filled to its record limit (half its slots), and
+// misses a key that is not there even where other keys share its buckets.
+TEST(XdpSessionTable, EveryEntryOfAFullTableIsFoundAndOnlyThose)
+{
+    std::string error;
+    auto program = XdpProgram::load({}, error);
+    ASSERT_TRUE(program) << error;
+    program->setIface(kLoopbackIfindex, SVR_IFACE_F_ROUTER);
+    program->addTxPort(kTxIfindex);
+    const std::uint32_t capacity = program->sessionMaps().store().capacity();
+    for (std::uint32_t n = 0; n < capacity; ++n) {
+        svr_session_value value = natValue4();
+        value.session_id = n + 1;
+        program->addSession(makeKey(IPPROTO_UDP, kClient4, static_cast<std::uint16_t>(2000 + n),
+                                    kServer4, kServerPort),
+                            value);
+    }
+    ASSERT_EQ(program->sessionMaps().store().used(), capacity);
+    for (std::uint32_t n = 0; n <= capacity; ++n) {
+        const Bytes frame =
+            fromClient()
+                .ipv4({.src = kClient4, .dst = kServer4})
+                .udp({.src_port = static_cast<std::uint16_t>(2000 + n), .dst_port = kServerPort})
+                .payload(kPayload)
+                .build();
+        const RunResult result = program->run(frame);
+        if (n < capacity) {
+            ASSERT_EQ(result.action, XDP_REDIRECT) << "entry " << n;
+        } else {
+            EXPECT_EQ(result.action, XDP_DROP) << "a key not in the table (no punt socket)";
+        }
+    }
+    EXPECT_EQ(program->stats().verdict_packets[SVR_VERDICT_FORWARD], capacity);
+    EXPECT_EQ(program->stats().drop_packets[SVR_DROP_NO_PUNT_SOCKET], 1u);
+    // Each entry counted its own packet.
+    for (std::uint32_t n = 0; n < capacity; n += 97) {
+        auto value = program->session(
+            makeKey(IPPROTO_UDP, kClient4, static_cast<std::uint16_t>(2000 + n), kServer4,
+                    kServerPort));
+        ASSERT_TRUE(value);
+        EXPECT_EQ(value->packets, 1u) << n;
+        EXPECT_EQ(value->session_id, n + 1);
+    }
+}
+
 } // namespace
 } // namespace svr::test

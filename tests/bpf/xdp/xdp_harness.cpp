@@ -120,8 +120,12 @@ std::unique_ptr<XdpProgram> XdpProgram::load(const XdpConfig& config, std::strin
     }
     // Small tables, as the loader sizes them before load: a preallocated million-entry
     // session table would make every test pay for ~200 MB.
-    for (bpf_map* sized : {program->skel_->maps.sessions, program->skel_->maps.dos_buckets}) {
-        if (int rc = bpf_map__set_max_entries(sized, 1024); rc != 0) {
+    const std::pair<bpf_map*, std::uint32_t> sizes[] = {
+        {program->skel_->maps.sessions, 1024},
+        {program->skel_->maps.session_index, svr::fastpath::sessionBucketsFor(1024)},
+        {program->skel_->maps.dos_buckets, 1024}};
+    for (const auto& [sized, entries] : sizes) {
+        if (int rc = bpf_map__set_max_entries(sized, entries); rc != 0) {
             error = describe("bpf_map__set_max_entries", rc);
             return nullptr;
         }
@@ -132,6 +136,14 @@ std::unique_ptr<XdpProgram> XdpProgram::load(const XdpConfig& config, std::strin
         error = describe("svr_xdp__load (verifier log above)", rc);
         return nullptr;
     }
+    auto sessions = svr::fastpath::SessionMaps::open(
+        bpf_map__fd(program->skel_->maps.sessions), bpf_map__fd(program->skel_->maps.session_index),
+        bpf_map__fd(program->skel_->maps.session_info));
+    if (!sessions) {
+        error = sessions.error().message;
+        return nullptr;
+    }
+    program->sessions_ = std::move(*sessions);
     return program;
 }
 
@@ -155,19 +167,14 @@ void XdpProgram::setIface(std::uint32_t ifindex, std::uint32_t flags, std::uint3
 
 void XdpProgram::addSession(const svr_session_key& key, const svr_session_value& value)
 {
-    check(bpf_map__update_elem(skel_->maps.sessions, &key, sizeof key, &value, sizeof value,
-                               BPF_ANY),
-          "sessions update");
+    const auto inserted = sessions_->store().insert(key, value,
+                                                    svr::fastpath::InsertMode::CreateOrReplace);
+    ASSERT_TRUE(inserted) << inserted.error().message;
 }
 
 std::optional<svr_session_value> XdpProgram::session(const svr_session_key& key) const
 {
-    svr_session_value value{};
-    if (bpf_map__lookup_elem(skel_->maps.sessions, &key, sizeof key, &value, sizeof value, 0) !=
-        0) {
-        return std::nullopt;
-    }
-    return value;
+    return sessions_->store().lookup(key);
 }
 
 void XdpProgram::addLocal(std::uint8_t family, std::span<const std::uint8_t> addr,

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fastpath/maps.hpp"
 #include "packet_builder.hpp"
 #include "svr_iface.h"
 #include "svr_session.h"
@@ -103,6 +104,8 @@ public:
                   std::optional<std::uint32_t> stats_slot = std::nullopt);
     void addSession(const svr_session_key& key, const svr_session_value& value);
     std::optional<svr_session_value> session(const svr_session_key& key) const;
+    // The session table as the programs see it (record numbers, buckets, seed).
+    svr::fastpath::SessionMaps& sessionMaps() const { return *sessions_; }
     void addLocal(std::uint8_t family, std::span<const std::uint8_t> addr, std::uint32_t flags,
                   std::uint16_t port_min = 0, std::uint16_t port_max = 0);
     void addTxPort(std::uint32_t ifindex);
@@ -115,6 +118,7 @@ public:
 private:
     XdpProgram() = default;
     svr_xdp* skel_ = nullptr;
+    std::unique_ptr<svr::fastpath::SessionMaps> sessions_;
 };
 
 // Base of the table-driven fixtures: the program loaded with lo as its router interface and

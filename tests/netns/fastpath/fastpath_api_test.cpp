@@ -19,6 +19,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -137,7 +138,7 @@ TEST(FastPathApi, EphemeralSessionTableOperations)
     EXPECT_FALSE(*table.erase(keyFor(1)));
 }
 
-TEST(FastPathApi, BatchListAndDelete)
+TEST(FastPathApi, ListAndDeleteMany)
 {
     auto path = fp::FastPath::open(ephemeral());
     ASSERT_TRUE(path.ok()) << path.error().describe();
@@ -147,11 +148,13 @@ TEST(FastPathApi, BatchListAndDelete)
         ASSERT_TRUE(table.insert(keyFor(n), valueFor(n / 2)).ok());
     }
     auto walked = table.list();
-    auto batched = table.listBatch(64);
     ASSERT_TRUE(walked.ok());
-    ASSERT_TRUE(batched.ok()) << batched.error().describe();
     EXPECT_EQ(walked->size(), kEntries);
-    EXPECT_EQ(batched->size(), kEntries);
+    std::set<std::uint64_t> sessionIds;
+    for (const fp::SessionEntry& entry : *walked) {
+        sessionIds.insert(entry.value.session_id);
+    }
+    EXPECT_EQ(sessionIds.size(), kEntries / 2);
 
     auto bySession = table.eraseSession(5);
     ASSERT_TRUE(bySession.ok());
@@ -172,6 +175,25 @@ TEST(FastPathApi, BatchListAndDelete)
     auto cleared = table.clear();
     ASSERT_TRUE(cleared.ok());
     EXPECT_EQ(table.list()->size(), 0u);
+}
+
+TEST(FastPathApi, FullTableRefusesNewKeysAndStillReplaces)
+{
+    auto path = fp::FastPath::open(ephemeral());
+    ASSERT_TRUE(path.ok()) << path.error().describe();
+    fp::SessionTable table((*path)->maps().sessions);
+    const std::uint32_t capacity = *table.capacity();
+    for (std::uint32_t n = 0; n < capacity; ++n) {
+        ASSERT_TRUE(table.insert(keyFor(n), valueFor(n)).ok()) << n;
+    }
+    auto refused = table.insert(keyFor(capacity), valueFor(1));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message.find("full"), std::string::npos) << refused.error().message;
+    ASSERT_TRUE(table.insert(keyFor(7), valueFor(70), fp::InsertMode::CreateOrReplace).ok());
+    EXPECT_EQ((*table.lookup(keyFor(7)))->session_id, 70u);
+    ASSERT_TRUE(*table.erase(keyFor(3)));
+    ASSERT_TRUE(table.insert(keyFor(capacity), valueFor(1)).ok());
+    EXPECT_EQ(table.list()->size(), capacity);
 }
 
 TEST(FastPathApi, StatsStartAtZero)
@@ -217,11 +239,14 @@ TEST(FastPathApi, PinnedReopenAdoptsSessions)
     PinRootGuard guard;
     fp::FastPathOptions options = ephemeral();
     options.pinRoot = guard.path;
+    std::uint32_t firstRecord = 0;
     {
         auto first = fp::FastPath::open(options);
         ASSERT_TRUE(first.ok()) << first.error().describe();
         EXPECT_FALSE((*first)->adopted());
-        ASSERT_TRUE(fp::SessionTable((*first)->maps().sessions).insert(keyFor(1), valueFor(3)).ok());
+        fp::SessionTable table((*first)->maps().sessions);
+        ASSERT_TRUE(table.insert(keyFor(1), valueFor(3)).ok());
+        firstRecord = table.recordOf(keyFor(1))->value();
     }
     struct stat info{};
     ASSERT_EQ(::stat((guard.path + "/sessions").c_str(), &info), 0);
@@ -235,6 +260,8 @@ TEST(FastPathApi, PinnedReopenAdoptsSessions)
     ASSERT_TRUE(found.ok());
     ASSERT_TRUE(found->has_value());
     EXPECT_EQ((*found)->session_id, 3u);
+    // Found through the index with the seed the first loader chose.
+    EXPECT_EQ(table.recordOf(keyFor(1))->value(), firstRecord);
     // svrctl's path: the same maps without loading programs.
     auto pinned = fp::PinnedMaps::open(guard.path);
     ASSERT_TRUE(pinned.ok()) << pinned.error().describe();

@@ -45,7 +45,7 @@ set -e
 ((svrd_rc != 0)) || fail "svrd started over a sessions map of another layout"
 line=$(grep "event=" "$WORK/svrd.log" | grep "another layout" | head -1) ||
   fail "svrd did not say why it refused: $(tail -3 "$WORK/svrd.log")"
-for expected in "map 'sessions'" "key 40 B" "key 44 B" "--unpin"; do
+for expected in "map 'sessions'" "key 40 B" "array key 4 B value 168 B" "--unpin"; do
   [[ $line == *"$expected"* ]] || fail "refusal does not mention '$expected': $line"
 done
 echo "svrd refused (exit $svrd_rc): $line"

@@ -73,10 +73,12 @@ TEST(Options, XdpModes)
 TEST(MapLayouts, MatchContractSizes)
 {
     const auto& layouts = fp::expectedMapLayouts();
-    ASSERT_EQ(layouts.size(), 7u);
+    ASSERT_EQ(layouts.size(), 9u);
     EXPECT_STREQ(layouts[0].name, "sessions");
-    EXPECT_EQ(layouts[0].keySize, 44u);
-    EXPECT_EQ(layouts[0].valueSize, 112u);
+    EXPECT_EQ(layouts[0].keySize, 4u);     // record number
+    EXPECT_EQ(layouts[0].valueSize, 168u); // 48-byte key, state, 112-byte value
+    EXPECT_STREQ(layouts[1].name, "session_index");
+    EXPECT_EQ(layouts[1].valueSize, 64u); // one cache line of slots
     for (const auto& layout : layouts) {
         EXPECT_GT(layout.keySize, 0u) << layout.name;
         EXPECT_GT(layout.valueSize, 0u) << layout.name;
