@@ -206,11 +206,23 @@ Status SessionStore::insert(const svr_session_key& key, const svr_session_value&
 
 std::optional<svr_session_value> SessionStore::lookup(const svr_session_key& key) const
 {
-    const auto found = find(key, svr_session_hash(&key, info_.seed));
-    if (!found) {
-        return std::nullopt;
+    const std::uint64_t hash = svr_session_hash(&key, info_.seed);
+    for (;;) {
+        const auto found = find(key, hash);
+        if (!found) {
+            return std::nullopt;
+        }
+        const svr_session_value value = records_[recordOfSlot(found->content)].value;
+        if (stillPublished(*found)) {
+            return value;
+        }
+        // Replaced or removed while it was copied: look again.
     }
-    return records_[recordOfSlot(found->content)].value;
+}
+
+bool SessionStore::stillPublished(const SlotRef& ref) const
+{
+    return atomic(slotAt(ref.bucket, ref.slot)).load(std::memory_order_acquire) == ref.content;
 }
 
 std::optional<std::uint32_t> SessionStore::recordOf(const svr_session_key& key) const
@@ -248,7 +260,11 @@ std::vector<SessionEntry> SessionStore::entries() const
                 continue;
             }
             const svr_session_record& record = records_[recordOfSlot(content)];
-            found.push_back(SessionEntry{record.key, record.value, recordOfSlot(content)});
+            SessionEntry entry{record.key, record.value, recordOfSlot(content)};
+            // Removed or replaced while it was copied: the copy may be torn; skip it.
+            if (stillPublished(SlotRef{bucket, slot, content})) {
+                found.push_back(entry);
+            }
         }
     }
     return found;

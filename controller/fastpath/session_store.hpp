@@ -51,6 +51,7 @@ private:
         std::uint64_t content;
     };
     std::optional<SlotRef> find(const svr_session_key& key, std::uint64_t hash) const;
+    bool stillPublished(const SlotRef& ref) const;
     Result<std::uint32_t> claimRecord();
     void releaseRecord(std::uint32_t record);
     __u64& slotAt(std::uint32_t bucket, std::uint32_t slot) const;

@@ -35,6 +35,7 @@ expect '^router-b +1 wan1 +mpls +192\.0\.2\.2 +10 up$'
 expect '"ingress_ifindex": '
 expect '"new_dst_addr": '
 expect '"session_id": [0-9]+,'
+expect '"state": 2,'
 # Nothing may remain of the demo.
 if ip netns list | grep -q "^$name-"; then
   echo "FAIL: demo namespaces left behind"
