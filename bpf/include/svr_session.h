@@ -144,7 +144,8 @@ struct svr_session_info {
 
 /*
  * The key's hash, the same in the programs and the controller: six independent multiplies
- * (one per word, so they run in parallel) summed, then a 64-bit finaliser (MurmurHash3's).
+ * (one per word, so they run in parallel) summed, the high half folded into the low: it is on
+ * the path of every packet, so no serial finaliser.
  * Seeded; not a keyed PRF: a flood of colliding keys can at worst fill one bucket pair and
  * be refused (every bucket holds a bounded number of slots), never slow other lookups.
  */
@@ -175,11 +176,9 @@ SVR_SESSION_INLINE __u64 svr_session_hash_words(const __u64 *words, __u64 seed)
 	h += (words[3] ^ seed) * 0xd6e8feb86659fd93ULL;
 	h += (words[4] ^ seed) * 0xff51afd7ed558ccdULL;
 	h += (words[5] ^ seed) * 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
+	/* The high half depends on every bit of every word (a product's high bits depend on all
+	 * of its factor's bits); fold it into the low half the buckets are taken from. */
+	h ^= h >> 32;
 	return h;
 }
 
