@@ -204,10 +204,15 @@ Result<MappedArray> mapArray(int fd, std::size_t valueSize, const char* name)
     return MappedArray{MappedMemory(address, bytes), info.max_entries};
 }
 
-std::uint64_t randomSeed()
+Result<std::uint64_t> randomSeed()
 {
     std::uint64_t seed = 0;
-    while (::getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+    ssize_t got = 0;
+    do {
+        got = ::getrandom(&seed, sizeof(seed), 0);
+    } while (got < 0 && errno == EINTR);
+    if (got != static_cast<ssize_t>(sizeof(seed))) {
+        return Error::fromErrno(got < 0 ? errno : EIO, "getrandom for the session table seed");
     }
     return seed;
 }
@@ -216,10 +221,9 @@ std::uint64_t randomSeed()
 
 SessionMaps::SessionMaps(MappedMemory records, MappedMemory index, MappedMemory info,
                          std::span<svr_session_record> recordSpan,
-                         std::span<svr_session_bucket> buckets, int recordsFd)
+                         std::span<svr_session_bucket> buckets)
     : records_(std::move(records)), index_(std::move(index)), info_(std::move(info)),
-      store_(recordSpan, buckets, *static_cast<svr_session_info*>(info_.get())),
-      recordsFd_(recordsFd)
+      store_(recordSpan, buckets, *static_cast<svr_session_info*>(info_.get()))
 {
 }
 
@@ -239,8 +243,12 @@ Result<std::unique_ptr<SessionMaps>> SessionMaps::open(int recordsFd, int indexF
     }
     auto& tableInfo = *static_cast<svr_session_info*>(info->memory.get());
     if (std::atomic_ref<__u32>(tableInfo.bucket_mask).load(std::memory_order_acquire) == 0) {
+        auto seed = randomSeed();
+        if (!seed) {
+            return seed.error();
+        }
         if (Status initialised =
-                initialiseSessionInfo(tableInfo, index->entries, records->entries, randomSeed());
+                initialiseSessionInfo(tableInfo, index->entries, records->entries, *seed);
             !initialised) {
             return initialised.error();
         }
@@ -256,7 +264,7 @@ Result<std::unique_ptr<SessionMaps>> SessionMaps::open(int recordsFd, int indexF
     return std::unique_ptr<SessionMaps>(new SessionMaps(std::move(records->memory),
                                                         std::move(index->memory),
                                                         std::move(info->memory), recordSpan,
-                                                        buckets, recordsFd));
+                                                        buckets));
 }
 
 // ---- SessionTable

@@ -28,16 +28,13 @@ public:
     // seed, the geometry).
     static Result<std::unique_ptr<SessionMaps>> open(int recordsFd, int indexFd, int infoFd);
     SessionStore& store() { return store_; }
-    int recordsFd() const { return recordsFd_; }
 
 private:
     SessionMaps(MappedMemory records, MappedMemory index, MappedMemory info,
-                std::span<svr_session_record> recordSpan, std::span<svr_session_bucket> buckets,
-                int recordsFd);
+                std::span<svr_session_record> recordSpan, std::span<svr_session_bucket> buckets);
 
     MappedMemory records_, index_, info_;
     SessionStore store_;
-    int recordsFd_;
 };
 
 // Borrowed fds of every map of the fast path (the session table mapped: SessionMaps).

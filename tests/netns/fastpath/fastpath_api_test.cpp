@@ -290,6 +290,25 @@ TEST(FastPathApi, LayoutChangeIsRefusedNamingTheMap)
     EXPECT_NE(pinned.error().message.find("sessions"), std::string::npos);
 }
 
+TEST(FastPathApi, PartOfTheSessionTablePinnedIsRefused)
+{
+    PinRootGuard guard;
+    ASSERT_EQ(::mkdir(guard.path.c_str(), 0700), 0) << std::strerror(errno);
+    // Records without their index and seed cannot be found again: refuse, never re-seed.
+    LIBBPF_OPTS(bpf_map_create_opts, mappable, .map_flags = BPF_F_MMAPABLE);
+    svr::UniqueFd records(bpf_map_create(BPF_MAP_TYPE_ARRAY, "sessions", sizeof(std::uint32_t),
+                                         sizeof(svr_session_record), 4096, &mappable));
+    ASSERT_TRUE(records.valid()) << std::strerror(errno);
+    ASSERT_EQ(bpf_obj_pin(records.get(), (guard.path + "/sessions").c_str()), 0);
+
+    fp::FastPathOptions options = ephemeral();
+    options.pinRoot = guard.path;
+    auto path = fp::FastPath::open(options);
+    ASSERT_FALSE(path.ok());
+    EXPECT_NE(path.error().message.find("1 of the 3 session table maps"), std::string::npos)
+        << path.error().message;
+}
+
 TEST(FastPathApi, MissingPinRootIsReported)
 {
     auto pinned = fp::PinnedMaps::open("/sys/fs/bpf/svr-test-does-not-exist");

@@ -5,8 +5,10 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "fastpath/session_store.hpp"
@@ -259,6 +261,54 @@ TEST_F(SessionStoreTest, TagCollisionIsResolvedByTheKey)
     }
     EXPECT_EQ(store_->lookup(keyFor(1))->session_id, 1u);
     EXPECT_EQ(programLookup(keyFor(1))->session_id, 1u);
+}
+
+TEST_F(SessionStoreTest, WritersAtOnceKeepEveryOtherEntryVisible)
+{
+    // svrd and svrctl write one table at once: records are claimed and slots published with
+    // compare-and-swap. Two writers churn keys of their own while a reader checks that
+    // entries nobody touches stay visible all along.
+    make(4096);
+    constexpr std::uint32_t kStable = 1000;
+    for (std::uint32_t n = 0; n < kStable; ++n) {
+        ASSERT_TRUE(store_->insert(keyFor(n), valueFor(n), fp::InsertMode::CreateOnly));
+    }
+    std::atomic<bool> done{false};
+    std::atomic<std::uint32_t> failures{0};
+    auto writer = [&](std::uint32_t base) {
+        for (int round = 0; round < 200; ++round) {
+            for (std::uint32_t n = base; n < base + 500; ++n) {
+                if (!store_->insert(keyFor(n), valueFor(n), fp::InsertMode::CreateOnly)) {
+                    ++failures;
+                }
+            }
+            for (std::uint32_t n = base; n < base + 500; ++n) {
+                if (!store_->erase(keyFor(n))) {
+                    ++failures;
+                }
+            }
+        }
+    };
+    std::uint32_t missing = 0;
+    std::thread reader([&] {
+        while (!done.load()) {
+            for (std::uint32_t n = 0; n < kStable; n += 7) {
+                const auto value = store_->lookup(keyFor(n));
+                missing += !value || value->session_id != n ? 1 : 0;
+            }
+        }
+    });
+    std::thread first(writer, 10'000);
+    std::thread second(writer, 20'000);
+    first.join();
+    second.join();
+    done = true;
+    reader.join();
+    EXPECT_EQ(failures.load(), 0u);
+    EXPECT_EQ(missing, 0u);
+    EXPECT_EQ(store_->used(), kStable);
+    EXPECT_EQ(usedSlots(), kStable);
+    EXPECT_EQ(store_->entries().size(), kStable);
 }
 
 } // namespace
