@@ -7,12 +7,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <vector>
-
-#include <bpf/bpf.h>
 
 #include "common/unique_fd.hpp"
 #include "fastpath/abi.hpp"

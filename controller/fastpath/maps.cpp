@@ -269,69 +269,64 @@ Result<std::unique_ptr<SessionMaps>> SessionMaps::open(int recordsFd, int indexF
 
 // ---- SessionTable
 
-Result<SessionStore*> SessionTable::store() const
+namespace {
+
+Error notOpen()
 {
-    if (maps_ == nullptr) {
-        return Error::invalid("the session table is not open");
-    }
-    return &maps_->store();
+    return Error::invalid("the session table is not open");
 }
+
+} // namespace
 
 Status SessionTable::insert(const svr_session_key& key, const svr_session_value& value,
                             InsertMode mode)
 {
-    auto table = store();
-    if (!table) {
-        return table.error();
+    if (maps_ == nullptr) {
+        return notOpen();
     }
-    return (*table)->insert(key, value, mode);
+    return maps_->store().insert(key, value, mode);
 }
 
 Result<std::optional<svr_session_value>> SessionTable::lookup(const svr_session_key& key) const
 {
-    auto table = store();
-    if (!table) {
-        return table.error();
+    if (maps_ == nullptr) {
+        return notOpen();
     }
-    return (*table)->lookup(key);
+    return maps_->store().lookup(key);
 }
 
 Result<std::optional<std::uint32_t>> SessionTable::recordOf(const svr_session_key& key) const
 {
-    auto table = store();
-    if (!table) {
-        return table.error();
+    if (maps_ == nullptr) {
+        return notOpen();
     }
-    return (*table)->recordOf(key);
+    return maps_->store().recordOf(key);
 }
 
 Result<bool> SessionTable::erase(const svr_session_key& key)
 {
-    auto table = store();
-    if (!table) {
-        return table.error();
+    if (maps_ == nullptr) {
+        return notOpen();
     }
-    return (*table)->erase(key);
+    return maps_->store().erase(key);
 }
 
 Result<std::vector<SessionEntry>> SessionTable::list() const
 {
-    auto table = store();
-    if (!table) {
-        return table.error();
+    if (maps_ == nullptr) {
+        return notOpen();
     }
-    return (*table)->entries();
+    return maps_->store().entries();
 }
 
 Result<std::size_t> SessionTable::eraseBatch(const std::vector<svr_session_key>& keys)
 {
-    auto table = store();
-    if (!table) {
-        return table.error();
+    if (maps_ == nullptr) {
+        return notOpen();
     }
     std::size_t erased = 0;
     for (const svr_session_key& key : keys) {
-        erased += (*table)->erase(key) ? 1 : 0;
+        erased += maps_->store().erase(key) ? 1 : 0;
     }
     return erased;
 }
@@ -367,11 +362,10 @@ Result<std::size_t> SessionTable::clear()
 
 Result<std::uint32_t> SessionTable::capacity() const
 {
-    auto table = store();
-    if (!table) {
-        return table.error();
+    if (maps_ == nullptr) {
+        return notOpen();
     }
-    return (*table)->capacity();
+    return maps_->store().capacity();
 }
 
 // ---- StatsTable

@@ -98,8 +98,7 @@ public:
     Result<std::uint32_t> capacity() const; // records (max_entries of sessions)
 
 private:
-    Result<SessionStore*> store() const;
-    SessionMaps* maps_;
+    SessionMaps* maps_; // null: not open (every call says so)
 };
 
 class StatsTable {

@@ -81,16 +81,26 @@ __u64& SessionStore::slotAt(std::uint32_t bucket, std::uint32_t slot) const
     return buckets_[bucket].slots[slot];
 }
 
-std::optional<SessionStore::SlotRef> SessionStore::find(const svr_session_key& key,
-                                                        std::uint64_t hash) const
+SessionStore::Probe SessionStore::probe(const svr_session_key& key) const
 {
-    const std::uint32_t tag = svr_session_tag(hash);
-    __u64 words[SVR_SESSION_KEY_WORDS];
+    Probe probe{};
     for (int word = 0; word < SVR_SESSION_KEY_WORDS; ++word) {
-        words[word] = svr_session_key_word(&key, word);
+        probe.words[word] = svr_session_key_word(&key, word);
     }
-    for (const std::uint32_t bucket : {svr_session_bucket_a(hash, info_.bucket_mask),
-                                       svr_session_bucket_b(hash, info_.bucket_mask)}) {
+    probe.hash = svr_session_hash_words(probe.words, info_.seed);
+    return probe;
+}
+
+std::array<std::uint32_t, 2> SessionStore::candidateBuckets(std::uint64_t hash) const
+{
+    return {svr_session_bucket_a(hash, info_.bucket_mask),
+            svr_session_bucket_b(hash, info_.bucket_mask)};
+}
+
+std::optional<SessionStore::SlotRef> SessionStore::find(const Probe& probe) const
+{
+    const std::uint32_t tag = svr_session_tag(probe.hash);
+    for (const std::uint32_t bucket : candidateBuckets(probe.hash)) {
         for (std::uint32_t slot = 0; slot < SVR_SESSION_BUCKET_SLOTS; ++slot) {
             const __u64 content =
                 atomic(slotAt(bucket, slot)).load(std::memory_order_acquire);
@@ -99,7 +109,7 @@ std::optional<SessionStore::SlotRef> SessionStore::find(const svr_session_key& k
             }
             const std::uint32_t record = recordOfSlot(content);
             if (record < records_.size() &&
-                svr_session_key_has_words(&records_[record].key, words)) {
+                svr_session_key_has_words(&records_[record].key, probe.words)) {
                 return SlotRef{bucket, slot, content};
             }
         }
@@ -144,8 +154,9 @@ void SessionStore::releaseRecord(std::uint32_t record)
 Status SessionStore::insert(const svr_session_key& key, const svr_session_value& value,
                             InsertMode mode)
 {
-    const std::uint64_t hash = svr_session_hash(&key, info_.seed);
-    std::optional<SlotRef> existing = find(key, hash);
+    const Probe keyProbe = probe(key);
+    const std::uint64_t hash = keyProbe.hash;
+    std::optional<SlotRef> existing = find(keyProbe);
     if (existing && mode == InsertMode::CreateOnly) {
         return Error::fromErrno(EEXIST, "insert session: an entry with this key exists");
     }
@@ -180,8 +191,7 @@ Status SessionStore::insert(const svr_session_key& key, const svr_session_value&
     }
 
     // The emptier of the two buckets.
-    const std::uint32_t candidates[2] = {svr_session_bucket_a(hash, info_.bucket_mask),
-                                         svr_session_bucket_b(hash, info_.bucket_mask)};
+    const std::array<std::uint32_t, 2> candidates = candidateBuckets(hash);
     std::uint32_t used[2] = {0, 0};
     for (int b = 0; b < 2; ++b) {
         for (std::uint32_t slot = 0; slot < SVR_SESSION_BUCKET_SLOTS; ++slot) {
@@ -206,9 +216,9 @@ Status SessionStore::insert(const svr_session_key& key, const svr_session_value&
 
 std::optional<svr_session_value> SessionStore::lookup(const svr_session_key& key) const
 {
-    const std::uint64_t hash = svr_session_hash(&key, info_.seed);
+    const Probe keyProbe = probe(key);
     for (;;) {
-        const auto found = find(key, hash);
+        const auto found = find(keyProbe);
         if (!found) {
             return std::nullopt;
         }
@@ -227,7 +237,7 @@ bool SessionStore::stillPublished(const SlotRef& ref) const
 
 std::optional<std::uint32_t> SessionStore::recordOf(const svr_session_key& key) const
 {
-    const auto found = find(key, svr_session_hash(&key, info_.seed));
+    const auto found = find(probe(key));
     if (!found) {
         return std::nullopt;
     }
@@ -236,7 +246,7 @@ std::optional<std::uint32_t> SessionStore::recordOf(const svr_session_key& key) 
 
 bool SessionStore::erase(const svr_session_key& key)
 {
-    const auto found = find(key, svr_session_hash(&key, info_.seed));
+    const auto found = find(probe(key));
     if (!found) {
         return false;
     }

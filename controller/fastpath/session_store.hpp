@@ -6,6 +6,7 @@
 // lock; svrctl sessions have ids of their own).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -50,7 +51,14 @@ private:
         std::uint32_t slot;
         std::uint64_t content;
     };
-    std::optional<SlotRef> find(const svr_session_key& key, std::uint64_t hash) const;
+    // A key as the table sees it: its words (compared) and hash (tag, buckets), once.
+    struct Probe {
+        __u64 words[SVR_SESSION_KEY_WORDS];
+        std::uint64_t hash;
+    };
+    Probe probe(const svr_session_key& key) const;
+    std::array<std::uint32_t, 2> candidateBuckets(std::uint64_t hash) const;
+    std::optional<SlotRef> find(const Probe& probe) const;
     bool stillPublished(const SlotRef& ref) const;
     Result<std::uint32_t> claimRecord();
     void releaseRecord(std::uint32_t record);
