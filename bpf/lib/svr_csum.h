@@ -25,10 +25,10 @@ static __always_inline __u64 svr_csum_delta32(__u32 from, __u32 to)
 	return (__u64)(__u32)~from + to;
 }
 
-/* Fold a 64-bit one's-complement accumulator to 16 bits (not inverted). */
+/* Fold a 64-bit one's-complement accumulator to 16 bits (not inverted). Bounds after each
+ * step: < 2^33, < 3 * 2^16, < 2^16 + 3, <= 0xffff. */
 static __always_inline __u16 svr_csum_fold64(__u64 sum)
 {
-	sum = (sum & 0xffffffff) + (sum >> 32);
 	sum = (sum & 0xffffffff) + (sum >> 32);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);

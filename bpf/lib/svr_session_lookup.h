@@ -33,11 +33,9 @@ static __always_inline void svr_session_key_words(const struct svr_session_key *
 		   (__u64)*(const volatile __u32 *)&key->pad0 << 32;
 }
 
-/* The record's value for key, or NULL. */
 static __always_inline struct svr_session_value *
-svr_session_lookup(const struct svr_session_key *key)
+svr_session_lookup_words(const __u64 *words)
 {
-	__u64 words[SVR_SESSION_KEY_WORDS];
 	struct svr_session_info *info;
 	__u32 zero = 0;
 	__u32 bucket_nr[2];
@@ -48,7 +46,6 @@ svr_session_lookup(const struct svr_session_key *key)
 	info = bpf_map_lookup_elem(&session_info, &zero);
 	if (!info)
 		return NULL;
-	svr_session_key_words(key, words);
 	hash = svr_session_hash_words(words, info->seed);
 	tag = svr_session_tag(hash);
 	bucket_nr[0] = svr_session_bucket_a(hash, info->bucket_mask);
@@ -73,6 +70,16 @@ svr_session_lookup(const struct svr_session_key *key)
 		}
 	}
 	return NULL;
+}
+
+/* The record's value for key, or NULL. */
+static __always_inline struct svr_session_value *
+svr_session_lookup(const struct svr_session_key *key)
+{
+	__u64 words[SVR_SESSION_KEY_WORDS];
+
+	svr_session_key_words(key, words);
+	return svr_session_lookup_words(words);
 }
 
 #endif /* SVR_SESSION_LOOKUP_H */

@@ -2,7 +2,9 @@
 /*
  * svr XDP ingress fast path.
  *
- * Per packet: one iface lookup, parse, one session lookup. A hit is rewritten in place (NAT of
+ * Per packet: one iface lookup, then the fast lane (svr_fast_lane: untagged IPv4 TCP/UDP of a
+ * session forwarded with cached MACs, in straight-line code); whatever it does not take goes
+ * through the generic path: parse, one session lookup. A hit is rewritten in place (NAT of
  * addresses and ports, DSCP, TTL, incremental checksums), given its next hop (cached MACs or
  * bpf_fib_lookup), re-tagged and redirected out through tx_ports. A miss goes to the kernel
  * (local addresses) or, past the per-source DoS guard, to svrd through the xsks AF_XDP map.
@@ -1056,6 +1058,135 @@ static __always_inline int svr_hit(struct xdp_md *ctx, struct svr_run *run,
 	return SVR_FORWARD;
 }
 
+/*
+ * The fast lane: the common packet (untagged IPv4 without options, TCP or UDP) of a session
+ * that forwards it with its cached next hop, in straight-line code: fixed header offsets,
+ * the key's words built in registers, no key or offsets on the stack, no dispatch per layer
+ * (~17 ns of the ~65 ns a packet costs through the generic path in a test-run loop here).
+ * It writes nothing until it has decided to forward. Anything else (another shape, a frame
+ * the generic parser would drop or pass, a payload that may start with the SVR cookie, TTL
+ * 1, a miss, a session needing the FIB, a VLAN, metadata or translation) returns SVR_NEXT
+ * and goes through the generic path from the start, which decides as it always did: the
+ * lane only takes packets whose outcome it shares, and a miss or a session it leaves is
+ * looked up twice (a punt or an unusual session; ~10 ns).
+ */
+static __always_inline int svr_fast_lane(struct xdp_md *ctx, struct svr_run *run)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph = (void *)(eth + 1);
+	__be16 *ports = (void *)(iph + 1); /* source, destination: as in TCP and UDP */
+	__u64 words[SVR_SESSION_KEY_WORDS];
+	struct svr_session_value *val;
+	__be32 old_src, old_dst;
+	__u64 addr_delta, ip_delta, l4_delta;
+	__u16 old_word, new_word;
+	__sum16 *l4_check;
+	void *payload;
+	__u8 tcp_flags = 0;
+	__u8 proto;
+	__u16 flags;
+
+	if ((void *)(ports) + sizeof(struct udphdr) > data_end)
+		return SVR_NEXT;
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || (eth->h_dest[0] & 1))
+		return SVR_NEXT;
+	/* Version 4, no options; not a fragment; TTL left to decrement; unicast-looking (the
+	 * generic parser passes 224/4 and the broadcast address; 240/4 goes there too). */
+	if (*(__u8 *)iph != 0x45 || (iph->frag_off & bpf_htons(SVR_IPV4_MF_OR_OFFSET)) ||
+	    iph->ttl <= 1 || ((__u8 *)&iph->daddr)[0] >= 0xe0)
+		return SVR_NEXT;
+	if (bpf_ntohs(iph->tot_len) < sizeof(*iph) || (void *)iph + bpf_ntohs(iph->tot_len) > data_end)
+		return SVR_NEXT;
+	proto = iph->protocol;
+	if (proto == IPPROTO_UDP) {
+		struct udphdr *udp = (void *)ports;
+
+		l4_check = &udp->check;
+		payload = udp + 1;
+	} else if (proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = (void *)ports;
+
+		if ((void *)(tcp + 1) > data_end || tcp->doff < 5)
+			return SVR_NEXT;
+		payload = (void *)tcp + tcp->doff * 4;
+		if (payload > data_end)
+			return SVR_NEXT;
+		l4_check = &tcp->check;
+		tcp_flags = ((__u8 *)tcp)[13];
+	} else {
+		return SVR_NEXT;
+	}
+	/* Its first byte rules out the SVR cookie for almost every packet; the rest are the
+	 * generic path's to check. */
+	if (payload + 1 <= data_end && *(__u8 *)payload == (__u8)(SVR_COOKIE >> 56))
+		return SVR_NEXT;
+
+	old_src = iph->saddr;
+	old_dst = iph->daddr;
+	/* svr_session_key_words of the key svr_parse would build: VLAN 0, IPv4 in the first
+	 * four bytes of each 16-byte address, the ports as they sit in the header. */
+	words[0] = run->ifindex | (__u64)SVR_FAMILY_IPV4 << 48 | (__u64)proto << 56;
+	words[1] = old_src;
+	words[2] = 0;
+	words[3] = old_dst;
+	words[4] = 0;
+	words[5] = *(__u32 *)ports;
+	val = svr_session_lookup_words(words);
+	if (!val)
+		return SVR_NEXT;
+	flags = val->flags;
+	if (val->action != SVR_ACTION_FORWARD || val->egress_vlan ||
+	    (val->new_family && val->new_family != SVR_FAMILY_IPV4) ||
+	    (flags & (SVR_SESSION_F_USE_FIB | SVR_SESSION_F_METADATA_PENDING)))
+		return SVR_NEXT;
+
+	/* Decided: rewrite, as svr_rewrite_ipv4 and svr_rewrite_l4 would. */
+	addr_delta = 0;
+	l4_delta = 0;
+	if (flags & SVR_SESSION_F_REWRITE_SRC) {
+		__builtin_memcpy(&iph->saddr, val->new_src_addr, 4);
+		addr_delta += svr_csum_delta32(old_src, iph->saddr);
+		l4_delta += svr_csum_delta16(ports[0], val->new_src_port);
+		ports[0] = val->new_src_port;
+	}
+	if (flags & SVR_SESSION_F_REWRITE_DST) {
+		__builtin_memcpy(&iph->daddr, val->new_dst_addr, 4);
+		addr_delta += svr_csum_delta32(old_dst, iph->daddr);
+		l4_delta += svr_csum_delta16(ports[1], val->new_dst_port);
+		ports[1] = val->new_dst_port;
+	}
+	ip_delta = addr_delta;
+	if (val->dscp != SVR_DSCP_KEEP) {
+		old_word = *(__u16 *)iph;
+		iph->tos = (__u8)(val->dscp << 2) | (iph->tos & 0x3);
+		ip_delta += svr_csum_delta16(old_word, *(__u16 *)iph);
+	}
+	/* TTL and protocol as one word (see svr_rewrite_ipv4). */
+	old_word = *(__u16 *)&iph->ttl;
+	new_word = old_word - bpf_htons(0x0100);
+	*(__u16 *)&iph->ttl = new_word;
+	ip_delta += svr_csum_delta16(old_word, new_word);
+	iph->check = svr_csum_apply(iph->check, ip_delta);
+	if (proto == IPPROTO_TCP) {
+		*l4_check = svr_csum_apply(*l4_check, addr_delta + l4_delta);
+	} else if (*l4_check) {
+		/* IPv4 UDP without a checksum stays without one. */
+		__u16 check = svr_csum_apply(*l4_check, addr_delta + l4_delta);
+
+		*l4_check = check ? check : 0xffff;
+	}
+	svr_copy_mac(eth->h_dest, val->dst_mac);
+	svr_copy_mac(eth->h_source, val->src_mac);
+	if (bpf_redirect_map(&tx_ports, val->egress_ifindex, XDP_DROP) != XDP_REDIRECT)
+		return SVR_DROP(NO_TX_PORT);
+	run->pkt.proto = proto;
+	run->pkt.tcp_flags = tcp_flags;
+	svr_account(run, val);
+	return SVR_FORWARD;
+}
+
 static __always_inline int svr_process(struct xdp_md *ctx, struct svr_run *run)
 {
 	struct svr_frame frame = {
@@ -1079,6 +1210,9 @@ static __always_inline int svr_process(struct xdp_md *ctx, struct svr_run *run)
 		queue = 0;
 	run->punt_index = iface->punt_queue_base + queue;
 
+	outcome = svr_fast_lane(ctx, run);
+	if (outcome != SVR_NEXT)
+		return outcome;
 	run->key.ingress_ifindex = run->ifindex;
 	outcome = svr_parse(&run->pkt, &run->key, &frame);
 	if (outcome == SVR_PUNT(FRAGMENT))

@@ -969,6 +969,100 @@ Case almostCookieForwarded()
     return c;
 }
 
+// The fast lane's edges (svr_fast_lane): packets at them take the lane or the generic path,
+// with the same result either way.
+Case paddedFrame4()
+{
+    const auto key = clientKey4(IPPROTO_UDP);
+    const Bytes padding(6, 0);
+    Case c{.name = "Ipv4EthernetPaddingForwardedAsIs"};
+    c.input = fromClient()
+                  .ipv4({.src = kClient4, .dst = kServer4})
+                  .udp({.src_port = kClientPort, .dst_port = kServerPort})
+                  .build();
+    c.input.insert(c.input.end(), padding.begin(), padding.end());
+    c.setup = session(key, natValue4());
+    c.action = XDP_REDIRECT;
+    c.output = toNextHop()
+                   .ipv4({.src = kNat4, .dst = kServerNat4, .ttl = 63})
+                   .udp({.src_port = kNatPort, .dst_port = kServerNatPort})
+                   .build();
+    c.output.insert(c.output.end(), padding.begin(), padding.end());
+    c.verdict = SVR_VERDICT_FORWARD;
+    c.after = sessionCounted(key, c.input.size());
+    return c;
+}
+
+Case ttl2Forwarded4()
+{
+    const auto key = clientKey4(IPPROTO_TCP);
+    Case c{.name = "Ipv4Ttl2ForwardedWithTtl1"};
+    c.input = fromClient()
+                  .ipv4({.src = kClient4, .dst = kServer4, .ttl = 2})
+                  .tcp({.src_port = kClientPort, .dst_port = kServerPort, .flags = kTcpAck})
+                  .payload(kPayload)
+                  .build();
+    c.setup = session(key, natValue4());
+    c.action = XDP_REDIRECT;
+    c.output = toNextHop()
+                   .ipv4({.src = kNat4, .dst = kServerNat4, .ttl = 1})
+                   .tcp({.src_port = kNatPort, .dst_port = kServerNatPort, .flags = kTcpAck})
+                   .payload(kPayload)
+                   .build();
+    c.verdict = SVR_VERDICT_FORWARD;
+    c.after = sessionCounted(key, c.input.size(), SVR_TCP_SEEN_ACK);
+    return c;
+}
+
+// 240/4 is not multicast: the generic parser looks it up like any unicast address.
+Case reservedDestination4()
+{
+    const Ipv4Addr reserved = ipv4("240.0.0.7");
+    const auto key = makeKey(IPPROTO_UDP, kClient4, kClientPort, reserved, kServerPort);
+    Case c{.name = "Ipv4ReservedDestinationHitForwarded"};
+    c.input = fromClient()
+                  .ipv4({.src = kClient4, .dst = reserved})
+                  .udp({.src_port = kClientPort, .dst_port = kServerPort})
+                  .payload(kPayload)
+                  .build();
+    c.setup = session(key, natValue4());
+    c.action = XDP_REDIRECT;
+    c.output = toNextHop()
+                   .ipv4({.src = kNat4, .dst = kServerNat4, .ttl = 63})
+                   .udp({.src_port = kNatPort, .dst_port = kServerNatPort})
+                   .payload(kPayload)
+                   .build();
+    c.verdict = SVR_VERDICT_FORWARD;
+    c.after = sessionCounted(key, c.input.size());
+    return c;
+}
+
+// The cookie's first byte after TCP options, the rest not the cookie: forwarded.
+Case almostCookieAfterTcpOptions()
+{
+    const auto key = clientKey4(IPPROTO_TCP);
+    Bytes almost = kCookie;
+    almost[1] ^= 1;
+    Case c{.name = "TcpPayloadLikeTheCookieAfterOptionsForwarded"};
+    c.input = fromClient()
+                  .ipv4({.src = kClient4, .dst = kServer4})
+                  .tcp({.src_port = kClientPort, .dst_port = kServerPort, .flags = kTcpAck | kTcpFin,
+                        .options = {1, 1, 1, 1, 1, 1, 1, 0}})
+                  .payload(almost)
+                  .build();
+    c.setup = session(key, natValue4());
+    c.action = XDP_REDIRECT;
+    c.output = toNextHop()
+                   .ipv4({.src = kNat4, .dst = kServerNat4, .ttl = 63})
+                   .tcp({.src_port = kNatPort, .dst_port = kServerNatPort, .flags = kTcpAck | kTcpFin,
+                         .options = {1, 1, 1, 1, 1, 1, 1, 0}})
+                   .payload(almost)
+                   .build();
+    c.verdict = SVR_VERDICT_FORWARD;
+    c.after = sessionCounted(key, c.input.size(), SVR_TCP_SEEN_ACK | SVR_TCP_SEEN_FIN);
+    return c;
+}
+
 Case missingTxPort()
 {
     const auto key = clientKey4(IPPROTO_UDP);
@@ -1315,6 +1409,7 @@ std::vector<Case> allCases()
         puntHit("SvrCookieWithoutSocketDropped", [](svr_session_value&) {}, kCookie, SVR_PUNT_COOKIE,
                 false),
         cookieOnTcpHit(), almostCookieForwarded(), missingTxPort(),
+        paddedFrame4(), ttl2Forwarded4(), reservedDestination4(), almostCookieAfterTcpOptions(),
         missNoSocket(), missPunted(false), missPunted(true), localAddress(false), localAddress(true),
         waypointPort(true), waypointPort(false),
         fragment4(true), fragment4(false), laterFragment4(), fragment6(true), fragment6(false),
