@@ -1706,5 +1706,42 @@ TEST(XdpSessionTable, EveryEntryOfAFullTableIsFoundAndOnlyThose)
     }
 }
 
+TEST(XdpSessionTable, AfterHalfAFullTableIsErasedTheRestIsFoundAndOnlyThat)
+{
+    // A full table holds many keys outside their home records; erasing every other entry
+    // frees homes that later keys of the same home are not in.
+    std::string error;
+    auto program = XdpProgram::load({}, error);
+    ASSERT_TRUE(program) << error;
+    program->setIface(kLoopbackIfindex, SVR_IFACE_F_ROUTER);
+    program->addTxPort(kTxIfindex);
+    auto& store = program->sessionMaps().store();
+    const std::uint32_t capacity = store.capacity();
+    auto keyOf = [](std::uint32_t n) {
+        return makeKey(IPPROTO_UDP, kClient4, static_cast<std::uint16_t>(2000 + n), kServer4,
+                       kServerPort);
+    };
+    for (std::uint32_t n = 0; n < capacity; ++n) {
+        program->addSession(keyOf(n), natValue4());
+    }
+    for (std::uint32_t n = 0; n < capacity; n += 2) {
+        ASSERT_TRUE(store.erase(keyOf(n))) << n;
+    }
+    std::uint32_t forwarded = 0;
+    for (std::uint32_t n = 0; n < capacity; ++n) {
+        const Bytes frame =
+            fromClient()
+                .ipv4({.src = kClient4, .dst = kServer4})
+                .udp({.src_port = static_cast<std::uint16_t>(2000 + n), .dst_port = kServerPort})
+                .payload(kPayload)
+                .build();
+        const RunResult result = program->run(frame);
+        ASSERT_EQ(result.action, n % 2 == 0 ? XDP_DROP : XDP_REDIRECT) << "entry " << n;
+        forwarded += result.action == XDP_REDIRECT ? 1 : 0;
+    }
+    EXPECT_EQ(forwarded, capacity / 2);
+    EXPECT_EQ(program->stats().drop_packets[SVR_DROP_NO_PUNT_SOCKET], capacity - capacity / 2);
+}
+
 } // namespace
 } // namespace svr::test
