@@ -114,11 +114,10 @@ struct svr_session_value {
 	__u64 bytes;                     /* data path, atomic adds; L2 frame length */
 };
 
-/* record state: the controller's, for claiming free records; the programs trust a home
- * record (svr_session_home) only while it is LIVE. */
+/* record state: the controller's, for claiming free records and listing live ones. */
 #define SVR_RECORD_FREE    0
 #define SVR_RECORD_CLAIMED 1 /* being written, not yet (or no longer) in the index */
-#define SVR_RECORD_LIVE    2 /* complete and in the index */
+#define SVR_RECORD_LIVE    2
 
 struct svr_session_record {
 	struct svr_session_key key;
@@ -207,14 +206,6 @@ SVR_SESSION_INLINE __u32 svr_session_bucket_a(__u64 hash, __u32 bucket_mask)
 SVR_SESSION_INLINE __u32 svr_session_bucket_b(__u64 hash, __u32 bucket_mask)
 {
 	return (__u32)(hash >> 24) & bucket_mask;
-}
-
-/* The key's home record, in [0, records): the controller places the key there when that
- * record is free, and the programs look there before the index (one dependent memory access
- * on the path of most packets instead of two). */
-SVR_SESSION_INLINE __u32 svr_session_home(__u64 hash, __u32 records)
-{
-	return (__u32)(((hash >> 32) * (__u64)records) >> 32);
 }
 
 SVR_SESSION_INLINE __u64 svr_session_slot(__u32 tag, __u32 record)

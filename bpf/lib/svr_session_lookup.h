@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The session lookup of the XDP and TC programs: hash, the key's home record, then two
- * buckets, tag compare, one record compare per tag match. Every map access is an ARRAY lookup the verifier inlines: no helper
+ * The session lookup of the XDP and TC programs: hash, two buckets, tag compare, one record
+ * compare per tag match. Every map access is an ARRAY lookup the verifier inlines: no helper
  * call on the path of an established session.
  */
 #ifndef SVR_SESSION_LOOKUP_H
@@ -36,11 +36,9 @@ static __always_inline void svr_session_key_words(const struct svr_session_key *
 static __always_inline struct svr_session_value *
 svr_session_lookup_words(const __u64 *words)
 {
-	struct svr_session_record *record;
 	struct svr_session_info *info;
 	__u32 zero = 0;
 	__u32 bucket_nr[2];
-	__u32 home;
 	__u64 hash;
 	__u32 tag;
 	int b, i;
@@ -49,16 +47,6 @@ svr_session_lookup_words(const __u64 *words)
 	if (!info)
 		return NULL;
 	hash = svr_session_hash_words(words, info->seed);
-	home = svr_session_home(hash, info->records);
-	record = bpf_map_lookup_elem(&sessions, &home);
-	if (record) {
-		/* LIVE before the key: the controller leaves LIVE before it changes the key. */
-		__u32 state = *(volatile __u32 *)&record->state;
-
-		asm volatile("" ::: "memory");
-		if (state == SVR_RECORD_LIVE && svr_session_key_has_words(&record->key, words))
-			return &record->value;
-	}
 	tag = svr_session_tag(hash);
 	bucket_nr[0] = svr_session_bucket_a(hash, info->bucket_mask);
 	bucket_nr[1] = svr_session_bucket_b(hash, info->bucket_mask);
@@ -70,6 +58,7 @@ svr_session_lookup_words(const __u64 *words)
 		for (i = 0; i < SVR_SESSION_BUCKET_SLOTS; i++) {
 			/* One load: the controller publishes and removes a slot with one store. */
 			__u64 slot = *(volatile __u64 *)&bucket->slots[i];
+			struct svr_session_record *record;
 			__u32 record_nr;
 
 			if ((__u32)(slot >> 32) != tag || (__u32)slot == 0)

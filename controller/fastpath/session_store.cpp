@@ -117,29 +117,21 @@ std::optional<SessionStore::SlotRef> SessionStore::find(const Probe& probe) cons
     return std::nullopt;
 }
 
-bool SessionStore::tryClaim(std::uint32_t record)
-{
-    std::uint32_t expected = SVR_RECORD_FREE;
-    return atomic(records_[record].state)
-        .compare_exchange_strong(expected, SVR_RECORD_CLAIMED, std::memory_order_acquire);
-}
-
-Result<std::uint32_t> SessionStore::claimRecord(std::uint32_t home)
+Result<std::uint32_t> SessionStore::claimRecord()
 {
     const std::uint32_t count = capacity();
     if (atomic(info_.live).fetch_add(1) >= count) {
         atomic(info_.live).fetch_sub(1);
         return Error::fromErrno(E2BIG, "insert session: the session table is full");
     }
-    // The key's home record when it is free: the programs look there first.
-    if (tryClaim(home)) {
-        return home;
-    }
-    // Else next fit from a cursor the writers share: a freed record is reused last.
+    // Next fit from a cursor the writers share: a freed record is reused last.
     std::uint32_t start = atomic(info_.next_record).load(std::memory_order_relaxed);
     for (std::uint32_t step = 0; step < count; ++step) {
         const std::uint32_t record = (start + step) % count;
-        if (tryClaim(record)) {
+        std::uint32_t expected = SVR_RECORD_FREE;
+        if (atomic(records_[record].state)
+                .compare_exchange_strong(expected, SVR_RECORD_CLAIMED,
+                                         std::memory_order_acquire)) {
             atomic(info_.next_record).store((record + 1) % count, std::memory_order_relaxed);
             return record;
         }
@@ -149,18 +141,10 @@ Result<std::uint32_t> SessionStore::claimRecord(std::uint32_t home)
     return Error::fromErrno(E2BIG, "insert session: no free record (the session table is full)");
 }
 
-void SessionStore::markLive(std::uint32_t record)
-{
-    atomic(records_[record].state).store(SVR_RECORD_LIVE, std::memory_order_release);
-}
-
 void SessionStore::releaseRecord(std::uint32_t record)
 {
     svr_session_record& entry = records_[record];
-    // Not LIVE before the key changes: a program that reads it as the key's home record
-    // must no longer trust it. The fence keeps the zeroing behind the store.
-    atomic(entry.state).store(SVR_RECORD_CLAIMED, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    atomic(entry.state).store(SVR_RECORD_CLAIMED, std::memory_order_relaxed);
     std::memset(&entry.key, 0, sizeof(entry.key));
     std::memset(&entry.value, 0, sizeof(entry.value));
     atomic(entry.state).store(SVR_RECORD_FREE, std::memory_order_release);
@@ -172,12 +156,11 @@ Status SessionStore::insert(const svr_session_key& key, const svr_session_value&
 {
     const Probe keyProbe = probe(key);
     const std::uint64_t hash = keyProbe.hash;
-    const std::uint32_t home = svr_session_home(hash, capacity());
     std::optional<SlotRef> existing = find(keyProbe);
     if (existing && mode == InsertMode::CreateOnly) {
         return Error::fromErrno(EEXIST, "insert session: an entry with this key exists");
     }
-    auto claimed = claimRecord(home);
+    auto claimed = claimRecord();
     if (!claimed) {
         if (existing) {
             // Full: replace in place (a packet in flight may see a mix of old and new).
@@ -192,6 +175,7 @@ Status SessionStore::insert(const svr_session_key& key, const svr_session_value&
     record.key = key;
     record.pad0 = 0;
     record.value = value;
+    atomic(record.state).store(SVR_RECORD_LIVE, std::memory_order_release);
     const std::uint64_t content = svr_session_slot(svr_session_tag(hash), recordNr);
 
     if (existing) {
@@ -199,14 +183,7 @@ Status SessionStore::insert(const svr_session_key& key, const svr_session_value&
         __u64 expected = existing->content;
         if (atomic(slotAt(existing->bucket, existing->slot))
                 .compare_exchange_strong(expected, content, std::memory_order_acq_rel)) {
-            markLive(recordNr);
-            const std::uint32_t replaced = recordOfSlot(existing->content);
-            releaseRecord(replaced);
-            if (replaced == home && recordNr != home) {
-                // The old record held the key's home: move the entry back into it (once; if
-                // another writer took the home meanwhile, the entry stays where it is).
-                (void)insert(key, value, InsertMode::CreateOrReplace);
-            }
+            releaseRecord(recordOfSlot(existing->content));
             return {};
         }
         releaseRecord(recordNr);
@@ -227,7 +204,6 @@ Status SessionStore::insert(const svr_session_key& key, const svr_session_value&
             __u64 expected = 0;
             if (atomic(slotAt(candidates[b], slot))
                     .compare_exchange_strong(expected, content, std::memory_order_acq_rel)) {
-                markLive(recordNr);
                 return {};
             }
         }

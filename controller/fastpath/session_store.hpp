@@ -3,9 +3,7 @@
 // product and plain arrays in unit tests run the same code. Several writers (svrd, svrctl)
 // may work on one table at once: records are claimed and slots published with atomic
 // compare-and-swap; writers of one key serialise among themselves (svrd under its state
-// lock; svrctl sessions have ids of their own). A key goes into its home record
-// (svr_session_home) when that is free; a record is LIVE only while it is complete and in
-// the index, since the programs trust a LIVE home record without the index.
+// lock; svrctl sessions have ids of their own).
 #pragma once
 
 #include <array>
@@ -62,9 +60,7 @@ private:
     std::array<std::uint32_t, 2> candidateBuckets(std::uint64_t hash) const;
     std::optional<SlotRef> find(const Probe& probe) const;
     bool stillPublished(const SlotRef& ref) const;
-    bool tryClaim(std::uint32_t record);
-    Result<std::uint32_t> claimRecord(std::uint32_t home);
-    void markLive(std::uint32_t record);
+    Result<std::uint32_t> claimRecord();
     void releaseRecord(std::uint32_t record);
     __u64& slotAt(std::uint32_t bucket, std::uint32_t slot) const;
 

@@ -1708,8 +1708,8 @@ TEST(XdpSessionTable, EveryEntryOfAFullTableIsFoundAndOnlyThose)
 
 TEST(XdpSessionTable, AfterHalfAFullTableIsErasedTheRestIsFoundAndOnlyThat)
 {
-    // A full table holds many keys outside their home records; erasing every other entry
-    // frees homes that later keys of the same home are not in.
+    // Erasing every other entry of a full table empties slots between those of entries that
+    // stay, in the same buckets: the rest are still found, the erased ones are not.
     std::string error;
     auto program = XdpProgram::load({}, error);
     ASSERT_TRUE(program) << error;

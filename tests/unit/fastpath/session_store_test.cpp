@@ -50,24 +50,9 @@ protected:
         store_.emplace(std::span(records_), std::span(buckets_), info_);
     }
 
-    // The lookup of svr_session_lookup.h, written out: the key's home record if it is LIVE
-    // and holds the key, else the index.
+    // The lookup of svr_session_lookup.h, written out: tag match in either bucket, then the
+    // record's key.
     const svr_session_value* programLookup(const svr_session_key& key) const
-    {
-        const svr_session_record& home = records_[homeOf(key)];
-        if (home.state == SVR_RECORD_LIVE && std::memcmp(&home.key, &key, sizeof(key)) == 0) {
-            return &home.value;
-        }
-        return indexLookup(key);
-    }
-
-    std::uint32_t homeOf(const svr_session_key& key) const
-    {
-        return svr_session_home(svr_session_hash(&key, info_.seed), info_.records);
-    }
-
-    // The index part alone: tag match in either bucket, then the record's key.
-    const svr_session_value* indexLookup(const svr_session_key& key) const
     {
         const std::uint64_t hash = svr_session_hash(&key, info_.seed);
         for (const std::uint32_t bucket : {svr_session_bucket_a(hash, info_.bucket_mask),
@@ -138,7 +123,6 @@ TEST_F(SessionStoreTest, WhatIsInsertedTheProgramsFind)
         const svr_session_value* found = programLookup(keyFor(n));
         ASSERT_NE(found, nullptr) << n;
         EXPECT_EQ(found->session_id, n);
-        EXPECT_EQ(indexLookup(keyFor(n)), found) << n; // every entry is in the index too
         EXPECT_EQ(store_->lookup(keyFor(n))->session_id, n);
     }
     EXPECT_EQ(programLookup(keyFor(5000)), nullptr);
@@ -163,107 +147,24 @@ TEST_F(SessionStoreTest, HashIsSeededAndCoversEveryWord)
     EXPECT_EQ(hashes.size(), sizeof(key) + 1);
 }
 
-TEST_F(SessionStoreTest, AKeyGoesToItsHomeRecordWhenItIsFree)
-{
-    make(1024);
-    for (std::uint32_t n = 0; n < 8; ++n) {
-        ASSERT_TRUE(store_->insert(keyFor(n), valueFor(n), fp::InsertMode::CreateOnly));
-        EXPECT_EQ(*store_->recordOf(keyFor(n)), homeOf(keyFor(n))) << n;
-        EXPECT_EQ(records_[homeOf(keyFor(n))].state, SVR_RECORD_LIVE);
-    }
-}
-
-// Two keys of one home record (searched for: 16 records, so one in 16 pairs shares one).
-std::pair<std::uint32_t, std::uint32_t> keysSharingAHome(auto homeOf)
-{
-    for (std::uint32_t other = 1; other < 10000; ++other) {
-        if (homeOf(keyFor(other)) == homeOf(keyFor(0))) {
-            return {0, other};
-        }
-    }
-    ADD_FAILURE() << "no two keys share a home record";
-    return {0, 0};
-}
-
-TEST_F(SessionStoreTest, AKeyWhoseHomeIsTakenIsFoundThroughTheIndex)
-{
-    make(16);
-    const auto [first, second] =
-        keysSharingAHome([this](const svr_session_key& key) { return homeOf(key); });
-    ASSERT_NE(first, second);
-    ASSERT_TRUE(store_->insert(keyFor(first), valueFor(first), fp::InsertMode::CreateOnly));
-    ASSERT_TRUE(store_->insert(keyFor(second), valueFor(second), fp::InsertMode::CreateOnly));
-    const std::uint32_t home = homeOf(keyFor(first));
-    EXPECT_EQ(*store_->recordOf(keyFor(first)), home);
-    EXPECT_NE(*store_->recordOf(keyFor(second)), home);
-    EXPECT_EQ(programLookup(keyFor(second))->session_id, second);
-    // The home's owner leaves: the other key is still found, and the free home is no hit.
-    ASSERT_TRUE(store_->erase(keyFor(first)));
-    EXPECT_EQ(records_[home].state, SVR_RECORD_FREE);
-    EXPECT_EQ(programLookup(keyFor(first)), nullptr);
-    EXPECT_EQ(programLookup(keyFor(second))->session_id, second);
-}
-
-TEST_F(SessionStoreTest, DuplicateRefusedReplaceSwapsTheRecordThenReturnsHome)
+TEST_F(SessionStoreTest, DuplicateRefusedReplaceSwapsTheRecord)
 {
     make(8);
     ASSERT_TRUE(store_->insert(keyFor(1), valueFor(10), fp::InsertMode::CreateOnly));
-    const std::uint32_t home = homeOf(keyFor(1));
-    ASSERT_EQ(*store_->recordOf(keyFor(1)), home);
+    const std::uint32_t before = *store_->recordOf(keyFor(1));
     auto duplicate = store_->insert(keyFor(1), valueFor(11), fp::InsertMode::CreateOnly);
     ASSERT_FALSE(duplicate);
     EXPECT_EQ(duplicate.error().code, std::errc::file_exists);
-    // A fresh record is published in one store (a packet sees the old entry or the new one),
-    // the home freed, then the entry moved back into it the same way.
     ASSERT_TRUE(store_->insert(keyFor(1), valueFor(12), fp::InsertMode::CreateOrReplace));
-    EXPECT_EQ(*store_->recordOf(keyFor(1)), home);
-    EXPECT_EQ(records_[home].state, SVR_RECORD_LIVE);
+    const std::uint32_t after = *store_->recordOf(keyFor(1));
+    // A fresh record published in one store: a packet sees the old entry or the new one.
+    EXPECT_NE(after, before);
+    EXPECT_EQ(records_[before].state, SVR_RECORD_FREE);
+    EXPECT_EQ(records_[before].value.session_id, 0u);
+    EXPECT_EQ(records_[after].state, SVR_RECORD_LIVE);
     EXPECT_EQ(programLookup(keyFor(1))->session_id, 12u);
     EXPECT_EQ(store_->used(), 1u);
     EXPECT_EQ(usedSlots(), 1u);
-    const svr_session_record zero{};
-    for (std::uint32_t record = 0; record < records_.size(); ++record) {
-        if (record != home) {
-            EXPECT_EQ(std::memcmp(&records_[record], &zero, sizeof(zero)), 0) << record;
-        }
-    }
-}
-
-TEST_F(SessionStoreTest, ReplaceOfAnEntryOutsideItsHomeSwapsTheRecord)
-{
-    make(16);
-    const auto [first, second] =
-        keysSharingAHome([this](const svr_session_key& key) { return homeOf(key); });
-    ASSERT_TRUE(store_->insert(keyFor(first), valueFor(first), fp::InsertMode::CreateOnly));
-    ASSERT_TRUE(store_->insert(keyFor(second), valueFor(20), fp::InsertMode::CreateOnly));
-    const std::uint32_t before = *store_->recordOf(keyFor(second));
-    ASSERT_TRUE(store_->insert(keyFor(second), valueFor(21), fp::InsertMode::CreateOrReplace));
-    const std::uint32_t after = *store_->recordOf(keyFor(second));
-    EXPECT_NE(after, before);
-    EXPECT_EQ(records_[before].state, SVR_RECORD_FREE);
-    EXPECT_EQ(records_[after].state, SVR_RECORD_LIVE);
-    EXPECT_EQ(programLookup(keyFor(second))->session_id, 21u);
-    EXPECT_EQ(programLookup(keyFor(first))->session_id, first);
-    EXPECT_EQ(store_->used(), 2u);
-}
-
-TEST_F(SessionStoreTest, ARecordIsLiveOnlyWhileItIsInTheIndex)
-{
-    // Both buckets of a key full: the insert fails, and the record it had claimed (its home,
-    // which the programs would trust if it were LIVE) is free again.
-    make(64);
-    const svr_session_key key = keyFor(7);
-    const std::uint64_t hash = svr_session_hash(&key, info_.seed);
-    for (const std::uint32_t bucket : {svr_session_bucket_a(hash, info_.bucket_mask),
-                                       svr_session_bucket_b(hash, info_.bucket_mask)}) {
-        for (auto& slot : buckets_[bucket].slots) {
-            slot = svr_session_slot(0, 63); // taken, by no key of this test
-        }
-    }
-    ASSERT_FALSE(store_->insert(key, valueFor(7), fp::InsertMode::CreateOnly));
-    EXPECT_EQ(records_[homeOf(key)].state, SVR_RECORD_FREE);
-    EXPECT_EQ(programLookup(key), nullptr);
-    EXPECT_EQ(store_->used(), 0u);
 }
 
 TEST_F(SessionStoreTest, EraseUnpublishesThenFreesAndZeroes)
@@ -359,7 +260,7 @@ TEST_F(SessionStoreTest, TagCollisionIsResolvedByTheKey)
         }
     }
     EXPECT_EQ(store_->lookup(keyFor(1))->session_id, 1u);
-    EXPECT_EQ(indexLookup(keyFor(1))->session_id, 1u);
+    EXPECT_EQ(programLookup(keyFor(1))->session_id, 1u);
 }
 
 TEST_F(SessionStoreTest, WritersAtOnceKeepEveryOtherEntryVisible)
