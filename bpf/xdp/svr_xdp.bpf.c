@@ -2,9 +2,9 @@
 /*
  * svr XDP ingress fast path.
  *
- * Per packet: one iface lookup, then the fast lane (svr_fast_lane: untagged IPv4 TCP/UDP of a
- * session forwarded with cached MACs, in straight-line code); whatever it does not take goes
- * through the generic path: parse, one session lookup. A hit is rewritten in place (NAT of
+ * Per packet: one iface lookup, then the fast lane (svr_fast_lane: untagged IPv4 or IPv6
+ * TCP/UDP of a session forwarded with cached MACs, in straight-line code); whatever it does
+ * not take goes through the generic path: parse, one session lookup. A hit is rewritten in place (NAT of
  * addresses and ports, DSCP, TTL, incremental checksums), given its next hop (cached MACs or
  * bpf_fib_lookup), re-tagged and redirected out through tx_ports. A miss goes to the kernel
  * (local addresses) or, past the per-source DoS guard, to svrd through the xsks AF_XDP map.
@@ -720,18 +720,17 @@ static __always_inline __u64 svr_coarse_now(void)
 	return now;
 }
 
-/* Session bookkeeping for a packet the fast path handled. */
-static __always_inline void svr_account(struct svr_run *run, struct svr_session_value *val)
+/* Session bookkeeping for a packet the fast path handled; tcp_flags: the TCP header's flags
+ * byte, 0 for anything else (ICMP errors about a TCP session included). */
+static __always_inline void svr_account_packet(struct svr_session_value *val, __u32 frame_len,
+					       __u8 tcp_flags)
 {
-	struct svr_packet *pkt = &run->pkt;
-
 	/* The coarse clock (CLOCK_MONOTONIC_COARSE, same base as created_ns, a tick of
 	 * resolution), no clock-source read: aging needs no more. */
 	val->last_seen_ns = svr_coarse_now();
 	__sync_fetch_and_add(&val->packets, 1);
-	__sync_fetch_and_add(&val->bytes, run->frame_len);
-	if (pkt->proto == IPPROTO_TCP && !pkt->is_icmp_error) {
-		__u8 tcp_flags = pkt->tcp_flags;
+	__sync_fetch_and_add(&val->bytes, frame_len);
+	if (tcp_flags) {
 		__u8 seen = 0;
 
 		if (tcp_flags & SVR_TCP_FLAG_SYN)
@@ -747,6 +746,14 @@ static __always_inline void svr_account(struct svr_run *run, struct svr_session_
 		if ((val->tcp_state & seen) != seen)
 			val->tcp_state |= seen;
 	}
+}
+
+static __always_inline void svr_account(struct svr_run *run, struct svr_session_value *val)
+{
+	struct svr_packet *pkt = &run->pkt;
+	__u8 tcp_flags = pkt->proto == IPPROTO_TCP && !pkt->is_icmp_error ? pkt->tcp_flags : 0;
+
+	svr_account_packet(val, run->frame_len, tcp_flags);
 }
 
 /* Sum of a 16-byte address's 32-bit words, for a pseudo-header delta. */
@@ -1059,38 +1066,118 @@ static __always_inline int svr_hit(struct xdp_md *ctx, struct svr_run *run,
 }
 
 /*
- * The fast lane: the common packet (untagged IPv4 without options, TCP or UDP) of a session
- * that forwards it with its cached next hop, in straight-line code: fixed header offsets,
- * the key's words built in registers, no key or offsets on the stack, no dispatch per layer
- * (~17 ns of the ~65 ns a packet costs through the generic path in a test-run loop here).
- * It writes nothing until it has decided to forward. Anything else (another shape, a frame
- * the generic parser would drop or pass, a payload that may start with the SVR cookie, TTL
- * 1, a miss, a session needing the FIB, a VLAN, metadata or translation) returns SVR_NEXT
- * and goes through the generic path from the start, which decides as it always did: the
- * lane only takes packets whose outcome it shares, and a miss or a session it leaves is
- * looked up twice (a punt or an unusual session; ~10 ns).
+ * The fast lane: the common packet (untagged IPv4 without options or IPv6 without extension
+ * headers, TCP or UDP) of a session that forwards it with its cached next hop, in
+ * straight-line code: fixed header offsets, the key's words built in registers, no key or
+ * offsets on the stack, no dispatch per layer (~17 ns of the ~65 ns an IPv4 packet costs
+ * through the generic path in a test-run loop here). It writes nothing until it has decided
+ * to forward. Anything else (another shape, a frame the generic parser would drop or pass, a
+ * payload that may start with the SVR cookie, TTL or hop limit 1, a miss, a session needing
+ * the FIB, a VLAN, metadata or translation) returns SVR_NEXT and goes through the generic
+ * path from the start, which decides as it always did: the lane only takes packets whose
+ * outcome it shares, and a miss or a session it leaves is looked up twice (a punt or an
+ * unusual session; ~10 ns).
  */
-static __always_inline int svr_fast_lane(struct xdp_md *ctx, struct svr_run *run)
+
+/* The L4 header of a lane packet. */
+struct svr_lane_l4 {
+	__be16 *ports;   /* source, destination: the same place in TCP and UDP */
+	__sum16 *check;
+	__u8 is_tcp;
+	__u8 tcp_flags;  /* TCP's flags byte; 0 for UDP */
+};
+
+/* TCP or UDP with its header (TCP: and options) in the frame, and a payload whose first
+ * byte rules out the SVR cookie (the rest are the generic path's to check). 0: take it. */
+static __always_inline int svr_lane_l4(void *l4, void *data_end, __u8 proto,
+				       struct svr_lane_l4 *out)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
+	void *payload;
+
+	if (proto == IPPROTO_UDP) {
+		struct udphdr *udp = l4;
+
+		if ((void *)(udp + 1) > data_end)
+			return -1;
+		out->check = &udp->check;
+		out->is_tcp = 0;
+		out->tcp_flags = 0;
+		payload = udp + 1;
+	} else if (proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = l4;
+
+		if ((void *)(tcp + 1) > data_end || tcp->doff < 5)
+			return -1;
+		payload = l4 + tcp->doff * 4;
+		if (payload > data_end)
+			return -1;
+		out->check = &tcp->check;
+		out->is_tcp = 1;
+		out->tcp_flags = ((__u8 *)tcp)[13];
+	} else {
+		return -1;
+	}
+	if (payload + 1 <= data_end && *(__u8 *)payload == (__u8)(SVR_COOKIE >> 56))
+		return -1;
+	out->ports = l4;
+	return 0;
+}
+
+/* Whether the lane forwards for this session (else the generic path decides). */
+static __always_inline int svr_lane_takes(const struct svr_session_value *val, __u8 family)
+{
+	return val->action == SVR_ACTION_FORWARD && !val->egress_vlan &&
+	       (!val->new_family || val->new_family == family) &&
+	       !(val->flags & (SVR_SESSION_F_USE_FIB | SVR_SESSION_F_METADATA_PENDING));
+}
+
+/* After the IP header's rewrite: ports and the L4 checksum (addresses in addr_delta), MACs,
+ * redirect, the session's counters; as svr_rewrite_l4, svr_write_l2 and svr_hit would. */
+static __always_inline int svr_lane_finish(struct ethhdr *eth, struct svr_run *run,
+					   struct svr_session_value *val, struct svr_lane_l4 *l4,
+					   __u64 addr_delta, int ipv6)
+{
+	__u16 flags = val->flags;
+	__u64 delta = addr_delta;
+	__be16 *ports = l4->ports;
+
+	if (flags & SVR_SESSION_F_REWRITE_SRC) {
+		delta += svr_csum_delta16(ports[0], val->new_src_port);
+		ports[0] = val->new_src_port;
+	}
+	if (flags & SVR_SESSION_F_REWRITE_DST) {
+		delta += svr_csum_delta16(ports[1], val->new_dst_port);
+		ports[1] = val->new_dst_port;
+	}
+	if (l4->is_tcp) {
+		*l4->check = svr_csum_apply(*l4->check, delta);
+	} else if (*l4->check || ipv6) {
+		/* IPv4 UDP without a checksum stays without one. */
+		__u16 check = svr_csum_apply(*l4->check, delta);
+
+		*l4->check = check ? check : 0xffff;
+	}
+	svr_copy_mac(eth->h_dest, val->dst_mac);
+	svr_copy_mac(eth->h_source, val->src_mac);
+	if (bpf_redirect_map(&tx_ports, val->egress_ifindex, XDP_DROP) != XDP_REDIRECT)
+		return SVR_DROP(NO_TX_PORT);
+	svr_account_packet(val, run->frame_len, l4->tcp_flags);
+	return SVR_FORWARD;
+}
+
+static __always_inline int svr_fast_lane4(struct svr_run *run, struct ethhdr *eth,
+					  void *data_end)
+{
 	struct iphdr *iph = (void *)(eth + 1);
-	__be16 *ports = (void *)(iph + 1); /* source, destination: as in TCP and UDP */
 	__u64 words[SVR_SESSION_KEY_WORDS];
 	struct svr_session_value *val;
+	struct svr_lane_l4 l4;
 	__be32 old_src, old_dst;
-	__u64 addr_delta, ip_delta, l4_delta;
+	__u64 addr_delta = 0, ip_delta;
 	__u16 old_word, new_word;
-	__sum16 *l4_check;
-	void *payload;
-	__u8 tcp_flags = 0;
-	__u8 proto;
 	__u16 flags;
 
-	if ((void *)(ports) + sizeof(struct udphdr) > data_end)
-		return SVR_NEXT;
-	if (eth->h_proto != bpf_htons(ETH_P_IP) || (eth->h_dest[0] & 1))
+	if ((void *)(iph + 1) > data_end)
 		return SVR_NEXT;
 	/* Version 4, no options; not a fragment; TTL left to decrement; unicast-looking (the
 	 * generic parser passes 224/4 and the broadcast address; 240/4 goes there too). */
@@ -1099,63 +1186,32 @@ static __always_inline int svr_fast_lane(struct xdp_md *ctx, struct svr_run *run
 		return SVR_NEXT;
 	if (bpf_ntohs(iph->tot_len) < sizeof(*iph) || (void *)iph + bpf_ntohs(iph->tot_len) > data_end)
 		return SVR_NEXT;
-	proto = iph->protocol;
-	if (proto == IPPROTO_UDP) {
-		struct udphdr *udp = (void *)ports;
-
-		l4_check = &udp->check;
-		payload = udp + 1;
-	} else if (proto == IPPROTO_TCP) {
-		struct tcphdr *tcp = (void *)ports;
-
-		if ((void *)(tcp + 1) > data_end || tcp->doff < 5)
-			return SVR_NEXT;
-		payload = (void *)tcp + tcp->doff * 4;
-		if (payload > data_end)
-			return SVR_NEXT;
-		l4_check = &tcp->check;
-		tcp_flags = ((__u8 *)tcp)[13];
-	} else {
-		return SVR_NEXT;
-	}
-	/* Its first byte rules out the SVR cookie for almost every packet; the rest are the
-	 * generic path's to check. */
-	if (payload + 1 <= data_end && *(__u8 *)payload == (__u8)(SVR_COOKIE >> 56))
+	if (svr_lane_l4(iph + 1, data_end, iph->protocol, &l4))
 		return SVR_NEXT;
 
 	old_src = iph->saddr;
 	old_dst = iph->daddr;
 	/* svr_session_key_words of the key svr_parse would build: VLAN 0, IPv4 in the first
 	 * four bytes of each 16-byte address, the ports as they sit in the header. */
-	words[0] = run->ifindex | (__u64)SVR_FAMILY_IPV4 << 48 | (__u64)proto << 56;
+	words[0] = run->ifindex | (__u64)SVR_FAMILY_IPV4 << 48 | (__u64)iph->protocol << 56;
 	words[1] = old_src;
 	words[2] = 0;
 	words[3] = old_dst;
 	words[4] = 0;
-	words[5] = *(__u32 *)ports;
+	words[5] = *(__u32 *)l4.ports;
 	val = svr_session_lookup_words(words);
-	if (!val)
-		return SVR_NEXT;
-	flags = val->flags;
-	if (val->action != SVR_ACTION_FORWARD || val->egress_vlan ||
-	    (val->new_family && val->new_family != SVR_FAMILY_IPV4) ||
-	    (flags & (SVR_SESSION_F_USE_FIB | SVR_SESSION_F_METADATA_PENDING)))
+	if (!val || !svr_lane_takes(val, SVR_FAMILY_IPV4))
 		return SVR_NEXT;
 
-	/* Decided: rewrite, as svr_rewrite_ipv4 and svr_rewrite_l4 would. */
-	addr_delta = 0;
-	l4_delta = 0;
+	/* Decided: rewrite, as svr_rewrite_ipv4 would. */
+	flags = val->flags;
 	if (flags & SVR_SESSION_F_REWRITE_SRC) {
 		__builtin_memcpy(&iph->saddr, val->new_src_addr, 4);
 		addr_delta += svr_csum_delta32(old_src, iph->saddr);
-		l4_delta += svr_csum_delta16(ports[0], val->new_src_port);
-		ports[0] = val->new_src_port;
 	}
 	if (flags & SVR_SESSION_F_REWRITE_DST) {
 		__builtin_memcpy(&iph->daddr, val->new_dst_addr, 4);
 		addr_delta += svr_csum_delta32(old_dst, iph->daddr);
-		l4_delta += svr_csum_delta16(ports[1], val->new_dst_port);
-		ports[1] = val->new_dst_port;
 	}
 	ip_delta = addr_delta;
 	if (val->dscp != SVR_DSCP_KEEP) {
@@ -1169,22 +1225,85 @@ static __always_inline int svr_fast_lane(struct xdp_md *ctx, struct svr_run *run
 	*(__u16 *)&iph->ttl = new_word;
 	ip_delta += svr_csum_delta16(old_word, new_word);
 	iph->check = svr_csum_apply(iph->check, ip_delta);
-	if (proto == IPPROTO_TCP) {
-		*l4_check = svr_csum_apply(*l4_check, addr_delta + l4_delta);
-	} else if (*l4_check) {
-		/* IPv4 UDP without a checksum stays without one. */
-		__u16 check = svr_csum_apply(*l4_check, addr_delta + l4_delta);
+	return svr_lane_finish(eth, run, val, &l4, addr_delta, 0);
+}
 
-		*l4_check = check ? check : 0xffff;
+static __always_inline int svr_fast_lane6(struct svr_run *run, struct ethhdr *eth,
+					  void *data_end)
+{
+	struct ipv6hdr *ip6 = (void *)(eth + 1);
+	__u64 words[SVR_SESSION_KEY_WORDS];
+	struct svr_session_value *val;
+	struct svr_lane_l4 l4;
+	const __u32 *src, *dst;
+	__u64 addr_delta = 0;
+	__u8 dst_first;
+	__u16 flags;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return SVR_NEXT;
+	/* Version 6, hop limit left to decrement, the payload in the frame; not multicast or
+	 * link-local (the generic parser passes those). */
+	if ((*(__u8 *)ip6 >> 4) != 6 || ip6->hop_limit <= 1 ||
+	    (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end)
+		return SVR_NEXT;
+	dst_first = ip6->daddr.in6_u.u6_addr8[0];
+	if (dst_first == 0xff ||
+	    (dst_first == 0xfe && (ip6->daddr.in6_u.u6_addr8[1] & 0xc0) == 0x80) ||
+	    (ip6->saddr.in6_u.u6_addr8[0] == 0xfe && (ip6->saddr.in6_u.u6_addr8[1] & 0xc0) == 0x80))
+		return SVR_NEXT;
+	/* TCP or UDP right after the header: extension headers are the generic path's. */
+	if (svr_lane_l4(ip6 + 1, data_end, ip6->nexthdr, &l4))
+		return SVR_NEXT;
+
+	src = ip6->saddr.in6_u.u6_addr32;
+	dst = ip6->daddr.in6_u.u6_addr32;
+	words[0] = run->ifindex | (__u64)SVR_FAMILY_IPV6 << 48 | (__u64)ip6->nexthdr << 56;
+	words[1] = src[0] | (__u64)src[1] << 32;
+	words[2] = src[2] | (__u64)src[3] << 32;
+	words[3] = dst[0] | (__u64)dst[1] << 32;
+	words[4] = dst[2] | (__u64)dst[3] << 32;
+	words[5] = *(__u32 *)l4.ports;
+	val = svr_session_lookup_words(words);
+	if (!val || !svr_lane_takes(val, SVR_FAMILY_IPV6))
+		return SVR_NEXT;
+
+	/* Decided: rewrite, as svr_rewrite_ipv6 would. */
+	flags = val->flags;
+	if (flags & SVR_SESSION_F_REWRITE_SRC) {
+		addr_delta += svr_csum_delta_addr6(src, (const __u32 *)val->new_src_addr);
+		__builtin_memcpy(&ip6->saddr, val->new_src_addr, 16);
 	}
-	svr_copy_mac(eth->h_dest, val->dst_mac);
-	svr_copy_mac(eth->h_source, val->src_mac);
-	if (bpf_redirect_map(&tx_ports, val->egress_ifindex, XDP_DROP) != XDP_REDIRECT)
-		return SVR_DROP(NO_TX_PORT);
-	run->pkt.proto = proto;
-	run->pkt.tcp_flags = tcp_flags;
-	svr_account(run, val);
-	return SVR_FORWARD;
+	if (flags & SVR_SESSION_F_REWRITE_DST) {
+		addr_delta += svr_csum_delta_addr6(dst, (const __u32 *)val->new_dst_addr);
+		__builtin_memcpy(&ip6->daddr, val->new_dst_addr, 16);
+	}
+	if (val->dscp != SVR_DSCP_KEEP) {
+		/* version:4 traffic class:8 flow label:20; the DS field is the class's top 6 bits */
+		__u32 word = bpf_ntohl(*(__be32 *)ip6);
+		__u32 traffic_class = (word >> 20) & 0xff;
+
+		traffic_class = ((__u32)val->dscp << 2) | (traffic_class & 0x3);
+		word = (word & ~(0xffU << 20)) | (traffic_class << 20);
+		*(__be32 *)ip6 = bpf_htonl(word);
+	}
+	ip6->hop_limit--;
+	return svr_lane_finish(eth, run, val, &l4, addr_delta, 1);
+}
+
+static __always_inline int svr_fast_lane(struct xdp_md *ctx, struct svr_run *run)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end || (eth->h_dest[0] & 1))
+		return SVR_NEXT;
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		return svr_fast_lane4(run, eth, data_end);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		return svr_fast_lane6(run, eth, data_end);
+	return SVR_NEXT;
 }
 
 static __always_inline int svr_process(struct xdp_md *ctx, struct svr_run *run)

@@ -1037,6 +1037,44 @@ Case reservedDestination4()
     return c;
 }
 
+Case hopLimit2Forwarded6()
+{
+    const auto key = clientKey6(IPPROTO_UDP);
+    Case c{.name = "Ipv6HopLimit2ForwardedWithHopLimit1"};
+    c.input = fromClient()
+                  .ipv6({.src = kClient6, .dst = kServer6, .hop_limit = 2})
+                  .udp({.src_port = kClientPort, .dst_port = kServerPort})
+                  .payload(kPayload)
+                  .build();
+    c.setup = session(key, natValue6());
+    c.action = XDP_REDIRECT;
+    c.output = toNextHop()
+                   .ipv6({.src = kNat6, .dst = kServerNat6, .hop_limit = 1})
+                   .udp({.src_port = kNatPort, .dst_port = kServerNatPort})
+                   .payload(kPayload)
+                   .build();
+    c.verdict = SVR_VERDICT_FORWARD;
+    c.after = sessionCounted(key, c.input.size());
+    return c;
+}
+
+// A link-local source is never routed, session or not.
+Case linkLocalSourceWithSession6()
+{
+    const Ipv6Addr linkLocal = ipv6("fe80::1");
+    const auto key = makeKey(IPPROTO_UDP, linkLocal, kClientPort, kServer6, kServerPort);
+    Case c{.name = "Ipv6LinkLocalSourcePassedDespiteASession"};
+    c.input = fromClient()
+                  .ipv6({.src = linkLocal, .dst = kServer6})
+                  .udp({.src_port = kClientPort, .dst_port = kServerPort})
+                  .build();
+    c.setup = session(key, natValue6());
+    c.verdict = SVR_VERDICT_PASS;
+    c.reason = SVR_PASS_NOT_UNICAST;
+    c.after = sessionUntouched(key);
+    return c;
+}
+
 // The cookie's first byte after TCP options, the rest not the cookie: forwarded.
 Case almostCookieAfterTcpOptions()
 {
@@ -1319,9 +1357,30 @@ Bytes udp4Frame()
         .build();
 }
 
+// Malformed packets whose addresses and ports have a session: dropped all the same.
+Case malformedHit(std::string name, Bytes input, unsigned reason, svr_session_key key)
+{
+    Case c = malformed(std::move(name), std::move(input), reason);
+    c.setup = session(key, key.family == SVR_FAMILY_IPV4 ? natValue4() : natValue6());
+    c.after = sessionUntouched(key);
+    return c;
+}
+
 std::vector<Case> malformedCases()
 {
     std::vector<Case> cases;
+    cases.push_back(malformedHit("Ipv4TotalLengthBeyondFrameOfASession",
+                                 fromClient().ipv4({.src = kClient4, .dst = kServer4, .total_length = 200}).udp({.src_port = kClientPort, .dst_port = kServerPort}).build(),
+                                 SVR_DROP_IPV4_BAD_HEADER, clientKey4(IPPROTO_UDP)));
+    cases.push_back(malformedHit("TcpDataOffsetBeyondFrameOfASession",
+                                 fromClient().ipv4({.src = kClient4, .dst = kServer4}).tcp({.src_port = kClientPort, .dst_port = kServerPort, .data_offset = 15}).build(),
+                                 SVR_DROP_TCP_TRUNCATED, clientKey4(IPPROTO_TCP)));
+    cases.push_back(malformedHit("Ipv6PayloadLengthBeyondFrameOfASession",
+                                 fromClient().ipv6({.src = kClient6, .dst = kServer6, .payload_length = 100}).udp({.src_port = kClientPort, .dst_port = kServerPort}).build(),
+                                 SVR_DROP_IPV6_BAD_HEADER, clientKey6(IPPROTO_UDP)));
+    cases.push_back(malformedHit("Ipv6TcpDataOffsetBelow5OfASession",
+                                 fromClient().ipv6({.src = kClient6, .dst = kServer6}).tcp({.src_port = kClientPort, .dst_port = kServerPort, .data_offset = 4}).build(),
+                                 SVR_DROP_TCP_TRUNCATED, clientKey6(IPPROTO_TCP)));
     cases.push_back(malformed("VlanTagTruncated",
                               truncated(fromClient().vlan(5).ipv4({.src = kClient4, .dst = kServer4}).build(), 16),
                               SVR_DROP_VLAN_TRUNCATED));
@@ -1410,6 +1469,7 @@ std::vector<Case> allCases()
                 false),
         cookieOnTcpHit(), almostCookieForwarded(), missingTxPort(),
         paddedFrame4(), ttl2Forwarded4(), reservedDestination4(), almostCookieAfterTcpOptions(),
+        hopLimit2Forwarded6(), linkLocalSourceWithSession6(),
         missNoSocket(), missPunted(false), missPunted(true), localAddress(false), localAddress(true),
         waypointPort(true), waypointPort(false),
         fragment4(true), fragment4(false), laterFragment4(), fragment6(true), fragment6(false),
