@@ -4,10 +4,11 @@
  *
  * Per packet: one iface lookup, then the fast lane (svr_fast_lane: untagged IPv4 or IPv6
  * TCP/UDP of a session forwarded with cached MACs, in straight-line code); whatever it does
- * not take goes through the generic path: parse, one session lookup. A hit is rewritten in place (NAT of
- * addresses and ports, DSCP, TTL, incremental checksums), given its next hop (cached MACs or
- * bpf_fib_lookup), re-tagged and redirected out through tx_ports. A miss goes to the kernel
- * (local addresses) or, past the per-source DoS guard, to svrd through the xsks AF_XDP map.
+ * not take goes through the generic path: parse, one session lookup. A hit is rewritten in
+ * place (NAT of addresses and ports, DSCP, TTL, incremental checksums), given its next hop
+ * (cached MACs or bpf_fib_lookup), re-tagged and redirected out through tx_ports. A miss
+ * goes to the kernel (local addresses) or, past the per-source DoS guard, to svrd through the
+ * xsks AF_XDP map.
  * ICMP errors about a session are translated like the session so the sender recognises them.
  * An entry with new_family set rebuilds the IP header as the other version (svr_xlate_hit).
  * Every packet leaves through svr_exit(), which counts it once by verdict and once by reason.
@@ -1184,7 +1185,8 @@ static __always_inline int svr_fast_lane4(struct svr_run *run, struct ethhdr *et
 	if (*(__u8 *)iph != 0x45 || (iph->frag_off & bpf_htons(SVR_IPV4_MF_OR_OFFSET)) ||
 	    iph->ttl <= 1 || ((__u8 *)&iph->daddr)[0] >= 0xe0)
 		return SVR_NEXT;
-	if (bpf_ntohs(iph->tot_len) < sizeof(*iph) || (void *)iph + bpf_ntohs(iph->tot_len) > data_end)
+	if (bpf_ntohs(iph->tot_len) < sizeof(*iph) ||
+	    (void *)iph + bpf_ntohs(iph->tot_len) > data_end)
 		return SVR_NEXT;
 	if (svr_lane_l4(iph + 1, data_end, iph->protocol, &l4))
 		return SVR_NEXT;
