@@ -452,6 +452,39 @@ static __always_inline int svr_rewrite_l4(struct xdp_md *ctx, struct svr_packet 
 	return SVR_NEXT;
 }
 
+/* The DS field set to dscp, ECN kept; returns the checksum delta of the changed word. */
+static __always_inline __u64 svr_set_dscp4(struct iphdr *iph, __u8 dscp)
+{
+	__u16 old_word = *(__u16 *)iph;
+
+	iph->tos = (__u8)(dscp << 2) | (iph->tos & 0x3);
+	return svr_csum_delta16(old_word, *(__u16 *)iph);
+}
+
+/* TTL - 1 (the caller saw TTL > 1, so the byte does not borrow); returns the checksum delta.
+ * TTL and protocol as one word, written whole: a byte store read back as a word stalls store
+ * forwarding. */
+static __always_inline __u64 svr_decrement_ttl4(struct iphdr *iph)
+{
+	__u16 old_word = *(__u16 *)&iph->ttl;
+	__u16 new_word = old_word - bpf_htons(0x0100);
+
+	*(__u16 *)&iph->ttl = new_word;
+	return svr_csum_delta16(old_word, new_word);
+}
+
+/* The traffic class's DS bits set to dscp, ECN and flow label kept (no IPv6 checksum). */
+static __always_inline void svr_set_dscp6(struct ipv6hdr *ip6, __u8 dscp)
+{
+	/* version:4 traffic class:8 flow label:20; the DS field is the class's top 6 bits */
+	__u32 word = bpf_ntohl(*(__be32 *)ip6);
+	__u32 traffic_class = (word >> 20) & 0xff;
+
+	traffic_class = ((__u32)dscp << 2) | (traffic_class & 0x3);
+	word = (word & ~(0xffU << 20)) | (traffic_class << 20);
+	*(__be32 *)ip6 = bpf_htonl(word);
+}
+
 static __always_inline int svr_rewrite_ipv4(struct xdp_md *ctx, struct svr_packet *pkt,
 					    const struct svr_session_value *val, int decrement_ttl)
 {
@@ -459,7 +492,6 @@ static __always_inline int svr_rewrite_ipv4(struct xdp_md *ctx, struct svr_packe
 	__u16 flags = val->flags;
 	__be32 old_src, old_dst, new_src, new_dst;
 	__u64 addr_delta, ip_delta;
-	__u16 old_word;
 
 	if (!iph)
 		return SVR_DROP(IPV4_TRUNCATED);
@@ -485,21 +517,10 @@ static __always_inline int svr_rewrite_ipv4(struct xdp_md *ctx, struct svr_packe
 	iph->daddr = new_dst;
 	ip_delta = addr_delta;
 
-	if (val->dscp != SVR_DSCP_KEEP) {
-		old_word = *(__u16 *)iph;
-		iph->tos = (__u8)(val->dscp << 2) | (iph->tos & 0x3);
-		ip_delta += svr_csum_delta16(old_word, *(__u16 *)iph);
-	}
-	if (decrement_ttl) {
-		/* TTL and protocol as one word, written whole: a byte store read back as a word
-		 * stalls store forwarding. The caller saw TTL > 1, so the byte does not borrow. */
-		__u16 new_word;
-
-		old_word = *(__u16 *)&iph->ttl;
-		new_word = old_word - bpf_htons(0x0100);
-		*(__u16 *)&iph->ttl = new_word;
-		ip_delta += svr_csum_delta16(old_word, new_word);
-	}
+	if (val->dscp != SVR_DSCP_KEEP)
+		ip_delta += svr_set_dscp4(iph, val->dscp);
+	if (decrement_ttl)
+		ip_delta += svr_decrement_ttl4(iph);
 	iph->check = svr_csum_apply(iph->check, ip_delta);
 
 	if (pkt->is_icmp_error)
@@ -546,15 +567,8 @@ static __always_inline int svr_rewrite_ipv6(struct xdp_md *ctx, struct svr_packe
 						   (const __u32 *)val->new_dst_addr);
 		__builtin_memcpy(&ip6->daddr, val->new_dst_addr, 16);
 	}
-	if (val->dscp != SVR_DSCP_KEEP) {
-		/* version:4 traffic class:8 flow label:20; the DS field is the class's top 6 bits */
-		__u32 word = bpf_ntohl(*(__be32 *)ip6);
-		__u32 traffic_class = (word >> 20) & 0xff;
-
-		traffic_class = ((__u32)val->dscp << 2) | (traffic_class & 0x3);
-		word = (word & ~(0xffU << 20)) | (traffic_class << 20);
-		*(__be32 *)ip6 = bpf_htonl(word);
-	}
+	if (val->dscp != SVR_DSCP_KEEP)
+		svr_set_dscp6(ip6, val->dscp);
 	if (decrement_ttl)
 		ip6->hop_limit--;
 
@@ -1175,7 +1189,6 @@ static __always_inline int svr_fast_lane4(struct svr_run *run, struct ethhdr *et
 	struct svr_lane_l4 l4;
 	__be32 old_src, old_dst;
 	__u64 addr_delta = 0, ip_delta;
-	__u16 old_word, new_word;
 	__u16 flags;
 
 	if ((void *)(iph + 1) > data_end)
@@ -1215,17 +1228,9 @@ static __always_inline int svr_fast_lane4(struct svr_run *run, struct ethhdr *et
 		__builtin_memcpy(&iph->daddr, val->new_dst_addr, 4);
 		addr_delta += svr_csum_delta32(old_dst, iph->daddr);
 	}
-	ip_delta = addr_delta;
-	if (val->dscp != SVR_DSCP_KEEP) {
-		old_word = *(__u16 *)iph;
-		iph->tos = (__u8)(val->dscp << 2) | (iph->tos & 0x3);
-		ip_delta += svr_csum_delta16(old_word, *(__u16 *)iph);
-	}
-	/* TTL and protocol as one word (see svr_rewrite_ipv4). */
-	old_word = *(__u16 *)&iph->ttl;
-	new_word = old_word - bpf_htons(0x0100);
-	*(__u16 *)&iph->ttl = new_word;
-	ip_delta += svr_csum_delta16(old_word, new_word);
+	ip_delta = addr_delta + svr_decrement_ttl4(iph);
+	if (val->dscp != SVR_DSCP_KEEP)
+		ip_delta += svr_set_dscp4(iph, val->dscp);
 	iph->check = svr_csum_apply(iph->check, ip_delta);
 	return svr_lane_finish(eth, run, val, &l4, addr_delta, 0);
 }
@@ -1280,15 +1285,8 @@ static __always_inline int svr_fast_lane6(struct svr_run *run, struct ethhdr *et
 		addr_delta += svr_csum_delta_addr6(dst, (const __u32 *)val->new_dst_addr);
 		__builtin_memcpy(&ip6->daddr, val->new_dst_addr, 16);
 	}
-	if (val->dscp != SVR_DSCP_KEEP) {
-		/* version:4 traffic class:8 flow label:20; the DS field is the class's top 6 bits */
-		__u32 word = bpf_ntohl(*(__be32 *)ip6);
-		__u32 traffic_class = (word >> 20) & 0xff;
-
-		traffic_class = ((__u32)val->dscp << 2) | (traffic_class & 0x3);
-		word = (word & ~(0xffU << 20)) | (traffic_class << 20);
-		*(__be32 *)ip6 = bpf_htonl(word);
-	}
+	if (val->dscp != SVR_DSCP_KEEP)
+		svr_set_dscp6(ip6, val->dscp);
 	ip6->hop_limit--;
 	return svr_lane_finish(eth, run, val, &l4, addr_delta, 1);
 }
